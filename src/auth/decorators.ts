@@ -1,0 +1,29 @@
+import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata, UseGuards } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { Caller } from './caller';
+import { SelfOrAdminGuard } from './self-or-admin.guard';
+
+export const IS_PUBLIC = 'auth:public';
+export const IS_AUTH_OPTIONAL = 'auth:optional';
+
+/** Opens a route to anonymous callers (routes are closed by default). */
+export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC, true);
+
+/** Authenticates when a token is sent, lets anonymous callers through otherwise. */
+export const OptionalAuth = (): MethodDecorator & ClassDecorator => SetMetadata(IS_AUTH_OPTIONAL, true);
+
+/** The caller must be the user named by the path id (or body `user_id`), or an admin. */
+export const SelfOrAdmin = (): MethodDecorator & ClassDecorator => applyDecorators(UseGuards(SelfOrAdminGuard));
+
+type RequestWithCaller = FastifyRequest & { user?: Caller };
+
+/** The authenticated caller (undefined on anonymous requests to optional-auth routes). */
+export const CurrentUser = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): Caller | undefined =>
+    context.switchToHttp().getRequest<RequestWithCaller>().user,
+);
+
+/** The request id (also in the log line and in error bodies). */
+export const RequestId = createParamDecorator((_data: unknown, context: ExecutionContext): string =>
+  String(context.switchToHttp().getRequest<FastifyRequest>().id),
+);

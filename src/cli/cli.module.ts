@@ -1,0 +1,22 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
+import { AppConfig } from '../config/app-config';
+import { AppConfigModule } from '../config/config.module';
+import { DatabaseModule } from '../database/database.module';
+import { SocialAssociationsModule } from '../social-associations/social-associations.module';
+import { UsersModule } from '../users/users.module';
+import { CreateAssociationCommand } from './commands/create-association.command';
+import { CreateUserCommand } from './commands/create-user.command';
+import { IssueTokenCommand } from './commands/issue-token.command';
+
+/** The operator CLI: the same services, repositories and rules as the API. */
+@Module({})
+export class CliModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: CliModule,
+      imports: [AppConfigModule.forRoot(config), DatabaseModule, AuthModule, UsersModule, SocialAssociationsModule],
+      providers: [CreateUserCommand, CreateAssociationCommand, IssueTokenCommand],
+    };
+  }
+}

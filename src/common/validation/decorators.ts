@@ -1,0 +1,49 @@
+import { applyDecorators } from '@nestjs/common';
+import { Transform } from 'class-transformer';
+import { IsInt, IsString, Matches, MaxLength, MinLength, ValidateBy, ValidationOptions } from 'class-validator';
+import { parseId } from './ids';
+
+export const PROVIDER_SLUG = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+
+/** True for text that PostgreSQL and SQLite store as given: well-formed UTF-16, no control characters. */
+export function isPlainText(value: unknown): value is string {
+  return typeof value === 'string' && value.isWellFormed() && !/\p{Cc}/u.test(value);
+}
+
+/** A string without control characters or lone surrogates (which no database column accepts intact). */
+export function IsPlainText(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy({ name: 'isPlainText', validator: { validate: isPlainText } }, options);
+}
+
+/** `provider`: a lowercase slug such as `google`, `azure-ad`, `external`. */
+export function IsProviderSlug(): PropertyDecorator {
+  const message = 'provider must be a lowercase slug of 1 to 32 characters (a-z, 0-9, _ and -), e.g. google';
+  return applyDecorators(IsString({ message }), Matches(PROVIDER_SLUG, { message }));
+}
+
+/**
+ * `ext_id`: 1..255 characters, no control characters. A JSON number that is a
+ * non-negative safe integer is accepted and normalized to its decimal string,
+ * because the official client sends numbers.
+ */
+export function IsExtId(): PropertyDecorator {
+  const message =
+    'ext_id must be a string of 1 to 255 characters without control characters, or a non-negative integer';
+  return applyDecorators(
+    Transform(({ value }: { value: unknown }) =>
+      typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? String(value) : value,
+    ),
+    IsString({ message }),
+    MinLength(1, { message }),
+    MaxLength(255, { message }),
+    IsPlainText({ message }),
+  );
+}
+
+/** A positive int32 id, given as a number or as decimal digits (query strings, the official client's strings). */
+export function IsId(field: string): PropertyDecorator {
+  return applyDecorators(
+    Transform(({ value }: { value: unknown }) => parseId(value) ?? value),
+    IsInt({ message: `${field} must be a positive integer (1 to 2147483647)` }),
+  );
+}

@@ -1,0 +1,36 @@
+import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { User } from '../users/user.entity';
+
+@Entity({ name: 'social_associations' })
+@Index('uq_social_associations_provider_ext_id', ['provider', 'extId'], { unique: true })
+@Index('ix_social_associations_user_id_id', ['userId', 'id'])
+export class SocialAssociation {
+  @PrimaryGeneratedColumn()
+  id!: number;
+
+  @Column({ name: 'user_id', type: 'integer' })
+  userId!: number;
+
+  @ManyToOne(() => User, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'user_id' })
+  user?: User;
+
+  @Column({ type: 'varchar', length: 32 })
+  provider!: string;
+
+  @Column({ name: 'ext_id', type: 'varchar', length: 255 })
+  extId!: string;
+
+  @Column({ name: 'profile_url', type: 'varchar', length: 2048, nullable: true })
+  profileUrl!: string | null;
+
+  /** Serialized JSON object (text on both databases, so reads behave the same). */
+  @Column({ type: 'text', nullable: true })
+  metadata!: string | null;
+
+  @Column({ name: 'show_in_profile', type: 'boolean', default: false })
+  showInProfile!: boolean;
+
+  @CreateDateColumn({ name: 'created_at' })
+  createdAt!: Date;
+}

@@ -1,0 +1,137 @@
+import { Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service';
+import { Caller } from '../auth/caller';
+import { DomainError } from '../common/errors/domain-error';
+import { isUniqueViolation } from '../database/database-errors';
+import { TransactionRunner } from '../database/transactions';
+import { UsersRepository } from '../users/users.repository';
+import { CreateSocialAssociationDto } from './dto/create-social-association.dto';
+import { DeleteSocialAssociationDto } from './dto/delete-social-association.dto';
+import { UserExternalProviderDto } from './dto/user-external-provider.dto';
+import { toUserExternalProviderDto } from './social-association.mapper';
+import { SocialAssociationsRepository } from './social-associations.repository';
+
+/** The provider whose identities carry free-form metadata instead of a public profile. */
+export const EXTERNAL_PROVIDER = 'external';
+const MAX_METADATA_BYTES = 16 * 1024;
+
+/** Who is acting: an authenticated caller, or the operator CLI (null). */
+export type Actor = Caller | null;
+
+@Injectable()
+export class SocialAssociationService {
+  constructor(
+    private readonly associations: SocialAssociationsRepository,
+    private readonly users: UsersRepository,
+    private readonly audit: AuditService,
+    private readonly transactions: TransactionRunner,
+  ) {}
+
+  /** Links an external identity to a user. 409 when the identity is linked already, to anyone. */
+  async link(
+    actor: Actor,
+    userId: number,
+    input: CreateSocialAssociationDto,
+    requestId: string | null,
+  ): Promise<UserExternalProviderDto> {
+    assertBodyUserMatches(userId, input.user_id);
+    assertFieldRules(input);
+    await this.assertUserExists(userId);
+    try {
+      const created = await this.transactions.run(async (manager) => {
+        const association = await this.associations.insert(manager, {
+          userId,
+          provider: input.provider,
+          extId: input.ext_id,
+          profileUrl: input.profile_url ?? null,
+          metadata: input.metadata == null ? null : JSON.stringify(input.metadata),
+          showInProfile: input.show_in_profile ?? false,
+        });
+        await this.audit.record(manager, {
+          actorUserId: actor?.id ?? null,
+          action: 'social_association.created',
+          targetUserId: userId,
+          provider: input.provider,
+          extId: input.ext_id,
+          requestId,
+        });
+        return association;
+      });
+      return toUserExternalProviderDto(created);
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new DomainError('already_linked', `This ${input.provider} identity is already linked to a user`);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Unlinks one identity of a user, in one transaction with its audit event.
+   * A non-admin without a usable password may not remove their last one: that
+   * decision is made under the user's row lock, so parallel deletes cannot
+   * together remove every sign-in method.
+   */
+  async unlink(caller: Caller, userId: number, target: DeleteSocialAssociationDto, requestId: string): Promise<void> {
+    assertBodyUserMatches(userId, target.user_id);
+    // Non-admins reach this only for themselves (SelfOrAdminGuard), so they exist.
+    if (caller.isAdmin) await this.assertUserExists(userId);
+    const protectLastSignIn = !caller.isAdmin && !caller.hasUsablePassword;
+
+    await this.transactions.run(async (manager) => {
+      if (protectLastSignIn) await this.users.lockForUpdate(manager, userId);
+      const deleted = await this.associations.deleteForUser(manager, userId, target.provider, target.ext_id);
+      if (!deleted) {
+        throw new DomainError(
+          'association_not_found',
+          `User ${userId} has no ${target.provider} association with this ext_id`,
+        );
+      }
+      if (protectLastSignIn && (await this.associations.countForUser(manager, userId)) === 0) {
+        throw new DomainError(
+          'last_sign_in_method',
+          'This is your last sign-in method and your account has no password: set a password or link another identity first',
+        );
+      }
+      await this.audit.record(manager, {
+        actorUserId: caller.id,
+        action: 'social_association.deleted',
+        targetUserId: userId,
+        provider: target.provider,
+        extId: target.ext_id,
+        requestId,
+      });
+    });
+  }
+
+  private async assertUserExists(userId: number): Promise<void> {
+    if (!(await this.users.exists(userId))) throw new DomainError('user_not_found', `User ${userId} does not exist`);
+  }
+}
+
+function assertBodyUserMatches(pathUserId: number, bodyUserId: number | undefined): void {
+  if (bodyUserId !== undefined && bodyUserId !== pathUserId) {
+    throw new DomainError('user_id_mismatch', 'user_id in the body must equal the user id in the path', 'user_id');
+  }
+}
+
+/** The contract's cross-field rules of the resource. */
+function assertFieldRules(input: CreateSocialAssociationDto): void {
+  const external = input.provider === EXTERNAL_PROVIDER;
+  if (external && input.profile_url != null) {
+    throw new DomainError('invalid_field', 'profile_url is not allowed for the external provider', 'profile_url');
+  }
+  if (!external && input.metadata != null) {
+    throw new DomainError('invalid_field', 'metadata is only allowed for the external provider', 'metadata');
+  }
+  if (external && input.show_in_profile === true) {
+    throw new DomainError(
+      'invalid_field',
+      'show_in_profile cannot be true for the external provider',
+      'show_in_profile',
+    );
+  }
+  if (input.metadata != null && Buffer.byteLength(JSON.stringify(input.metadata)) > MAX_METADATA_BYTES) {
+    throw new DomainError('invalid_field', 'metadata must be at most 16 KiB when serialized', 'metadata');
+  }
+}

@@ -1,0 +1,39 @@
+import { Injectable } from '@nestjs/common';
+import { DomainError } from '../common/errors/domain-error';
+import { isUniqueViolation } from '../database/database-errors';
+import { NewUser, UsersRepository } from './users.repository';
+import { SignupDto } from './dto/signup.dto';
+import { toUserDto, UserDto } from './dto/user.dto';
+import { User } from './user.entity';
+
+@Injectable()
+export class UsersService {
+  constructor(private readonly users: UsersRepository) {}
+
+  findById(id: number): Promise<User | null> {
+    return this.users.findById(id);
+  }
+
+  exists(id: number): Promise<boolean> {
+    return this.users.exists(id);
+  }
+
+  /** Provisions a user; a taken username is a 409, decided by the unique index. */
+  async signup(input: SignupDto): Promise<UserDto> {
+    const user: NewUser = {
+      username: input.username,
+      extId: input.ext_id ?? null,
+      email: input.email ?? null,
+      role: input.role ?? null,
+      hasUsablePassword: input.has_usable_password ?? true,
+    };
+    try {
+      return toUserDto(await this.users.insert(user));
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new DomainError('username_taken', `The username ${user.username} is already taken`, 'username');
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,71 @@
+import { NestFactory } from '@nestjs/core';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AppModule } from '../../src/app.module';
+import { configureApp, createFastifyAdapter } from '../../src/app.setup';
+import { createLogger } from '../../src/common/logging/logger';
+import { AppConfig, loadAppConfig } from '../../src/config/app-config';
+import { createTestDatabase, TestDatabase } from './test-database';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-characters-long';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  /** e.g. http://127.0.0.1:41234 */
+  baseUrl: string;
+  config: AppConfig;
+  dataSource: DataSource;
+  database: TestDatabase;
+  /** Empties every table (between tests). */
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Boots the real application, the way main.ts does, on a fresh database and a
+ * random local port. `env` adds or overrides configuration variables.
+ */
+export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const database = await createTestDatabase();
+  const config = loadAppConfig({
+    NODE_ENV: 'test',
+    JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: 'silent',
+    ...database.env,
+    ...env,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config),
+    createFastifyAdapter(config, createLogger(config.logLevel)),
+    { logger: false, bodyParser: false },
+  );
+  configureApp(app);
+  await app.listen(0, '127.0.0.1');
+  const dataSource = app.get<DataSource>(getDataSourceToken());
+  const baseUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+
+  return {
+    app,
+    baseUrl,
+    config,
+    dataSource,
+    database,
+    reset: () => resetTables(dataSource),
+    close: async () => {
+      await app.close();
+      await database.drop();
+    },
+  };
+}
+
+async function resetTables(dataSource: DataSource): Promise<void> {
+  if (dataSource.options.type === 'postgres') {
+    await dataSource.query('TRUNCATE audit_events, social_associations, users RESTART IDENTITY CASCADE');
+    return;
+  }
+  for (const table of ['audit_events', 'social_associations', 'users']) {
+    await dataSource.query(`DELETE FROM ${table}`);
+  }
+  await dataSource.query('DELETE FROM sqlite_sequence');
+}
