@@ -1,6 +1,7 @@
 import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { Caller } from './caller';
+import { AdminGuard } from './admin.guard';
 import { SelfOrAdminGuard } from './self-or-admin.guard';
 
 export const IS_PUBLIC = 'auth:public';
@@ -14,6 +15,9 @@ export const OptionalAuth = (): MethodDecorator & ClassDecorator => SetMetadata(
 
 /** The caller must be the user named by the path id (or body `user_id`), or an admin. */
 export const SelfOrAdmin = (): MethodDecorator & ClassDecorator => applyDecorators(UseGuards(SelfOrAdminGuard));
+
+/** Only admins. */
+export const AdminOnly = (): MethodDecorator & ClassDecorator => applyDecorators(UseGuards(AdminGuard));
 
 type RequestWithCaller = FastifyRequest & { user?: Caller };
 

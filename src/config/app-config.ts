@@ -35,6 +35,8 @@ export class AppConfig {
   readonly db!: DatabaseConfig;
   readonly jwt!: JwtConfig;
   readonly logLevel!: string;
+  /** Providers a new association may use; null: any valid slug. */
+  readonly allowedProviders!: readonly string[] | null;
 }
 
 const DEFAULT_SQLITE_PATH = './data/app.sqlite';
@@ -82,6 +84,7 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
     db,
     jwt,
     logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
+    allowedProviders: env.PROVIDERS ? [...new Set(env.PROVIDERS.split(',').map((slug) => slug.trim()))] : null,
   };
   return deepFreeze(Object.assign(new AppConfig(), config));
 }

@@ -73,6 +73,13 @@ export class EnvironmentVariables {
   @IsString()
   JWT_AUDIENCE?: string;
 
+  /** Comma-separated allow-list of provider slugs; unset: any valid slug. */
+  @IsOptional()
+  @Matches(/^\s*[a-z0-9][a-z0-9_-]{0,31}\s*(,\s*[a-z0-9][a-z0-9_-]{0,31}\s*)*$/, {
+    message: 'PROVIDERS must be a comma-separated list of provider slugs, e.g. google,github,keycloak',
+  })
+  PROVIDERS?: string;
+
   @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: string;

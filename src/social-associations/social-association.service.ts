@@ -1,12 +1,15 @@
-import { Injectable } from '@nestjs/common';
+import { ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import { Caller } from '../auth/caller';
 import { DomainError } from '../common/errors/domain-error';
+import { FieldValidationError } from '../common/errors/problem';
+import { AppConfig } from '../config/app-config';
 import { isUniqueViolation } from '../database/database-errors';
 import { TransactionRunner } from '../database/transactions';
 import { UsersRepository } from '../users/users.repository';
 import { CreateSocialAssociationDto } from './dto/create-social-association.dto';
 import { DeleteSocialAssociationDto } from './dto/delete-social-association.dto';
+import { ListSocialAssociationsQueryDto } from './dto/list-social-associations.query.dto';
 import { UserExternalProviderDto } from './dto/user-external-provider.dto';
 import { toUserExternalProviderDto } from './social-association.mapper';
 import { SocialAssociationsRepository } from './social-associations.repository';
@@ -25,7 +28,18 @@ export class SocialAssociationService {
     private readonly users: UsersRepository,
     private readonly audit: AuditService,
     private readonly transactions: TransactionRunner,
+    private readonly config: AppConfig,
   ) {}
+
+  /** POST /user/provider/: the user comes from the body, where it is required. */
+  linkForBodyUser(
+    caller: Caller,
+    input: CreateSocialAssociationDto,
+    requestId: string,
+  ): Promise<UserExternalProviderDto> {
+    if (input.user_id === undefined) throw FieldValidationError.of('user_id', 'user_id is required', 'required');
+    return this.link(caller, input.user_id, input, requestId);
+  }
 
   /** Links an external identity to a user. 409 when the identity is linked already, to anyone. */
   async link(
@@ -35,6 +49,7 @@ export class SocialAssociationService {
     requestId: string | null,
   ): Promise<UserExternalProviderDto> {
     assertBodyUserMatches(userId, input.user_id);
+    this.assertProviderAllowed(input.provider);
     assertFieldRules(input);
     await this.assertUserExists(userId);
     try {
@@ -102,6 +117,51 @@ export class SocialAssociationService {
         requestId,
       });
     });
+  }
+
+  /**
+   * A user's associations, oldest first. The user and admins see all of them;
+   * anyone else (anonymous included) only those shown in the profile, without metadata.
+   */
+  async listForUser(caller: Caller | undefined, userId: number): Promise<UserExternalProviderDto[]> {
+    await this.assertUserExists(userId);
+    const full = caller !== undefined && (caller.isAdmin || caller.id === userId);
+    const associations = await this.associations.listForUser(userId, !full);
+    return associations.map((association) => toUserExternalProviderDto(association, full ? 'full' : 'public'));
+  }
+
+  /**
+   * GET /user/provider/: `provider` + `ext_id` resolves an identity (admins only:
+   * "which user is this Google account?"), `user_id` lists that user's, neither the caller's own.
+   */
+  async listOrResolve(
+    caller: Caller | undefined,
+    query: ListSocialAssociationsQueryDto,
+  ): Promise<UserExternalProviderDto[]> {
+    const resolving = query.provider !== undefined || query.ext_id !== undefined;
+    if (resolving) {
+      if (query.user_id !== undefined) {
+        throw FieldValidationError.of('user_id', 'Give either user_id, or provider and ext_id, not both', 'conflict');
+      }
+      if (query.provider === undefined)
+        throw FieldValidationError.of('provider', 'provider is required with ext_id', 'required');
+      if (query.ext_id === undefined)
+        throw FieldValidationError.of('ext_id', 'ext_id is required with provider', 'required');
+      if (!caller) throw new UnauthorizedException('Resolving an identity requires authentication');
+      if (!caller.isAdmin) throw new ForbiddenException('Resolving an identity requires the admin role');
+      const association = await this.associations.findByIdentity(query.provider, query.ext_id);
+      return association ? [toUserExternalProviderDto(association)] : [];
+    }
+    if (query.user_id !== undefined) return this.listForUser(caller, query.user_id);
+    if (!caller) throw new UnauthorizedException('Listing your own associations requires authentication');
+    return this.listForUser(caller, caller.id);
+  }
+
+  private assertProviderAllowed(provider: string): void {
+    const allowed = this.config.allowedProviders;
+    if (allowed && !allowed.includes(provider)) {
+      throw new DomainError('provider_not_allowed', `provider must be one of: ${allowed.join(', ')}`, 'provider');
+    }
   }
 
   private async assertUserExists(userId: number): Promise<void> {

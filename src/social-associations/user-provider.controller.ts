@@ -1,15 +1,57 @@
-import { Controller, Delete, HttpCode, HttpStatus, Param } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
 import { Caller } from '../auth/caller';
-import { CurrentUser, RequestId, SelfOrAdmin } from '../auth/decorators';
+import { CurrentUser, OptionalAuth, RequestId, SelfOrAdmin } from '../auth/decorators';
 import { IdParamDto } from '../common/validation/id-param.dto';
+import { CreateSocialAssociationDto } from './dto/create-social-association.dto';
 import { DeleteSocialAssociationDto } from './dto/delete-social-association.dto';
 import { DeleteTarget } from './dto/delete-target.decorator';
+import { ListSocialAssociationsQueryDto } from './dto/list-social-associations.query.dto';
+import { UserExternalProviderDto } from './dto/user-external-provider.dto';
 import { SocialAssociationService } from './social-association.service';
 
 /** SelfCommunity API v2: the social associations ("providers") of a user. */
 @Controller('api/v2/user')
 export class UserProviderController {
   constructor(private readonly socialAssociations: SocialAssociationService) {}
+
+  @Post('provider')
+  @SelfOrAdmin()
+  createSocialAssociation(
+    @Body() input: CreateSocialAssociationDto,
+    @CurrentUser() caller: Caller,
+    @RequestId() requestId: string,
+  ): Promise<UserExternalProviderDto> {
+    return this.socialAssociations.linkForBodyUser(caller, input, requestId);
+  }
+
+  @Post(':id/provider')
+  @SelfOrAdmin()
+  createUserSocialAssociation(
+    @Param() { id }: IdParamDto,
+    @Body() input: CreateSocialAssociationDto,
+    @CurrentUser() caller: Caller,
+    @RequestId() requestId: string,
+  ): Promise<UserExternalProviderDto> {
+    return this.socialAssociations.link(caller, id, input, requestId);
+  }
+
+  @Get('provider')
+  @OptionalAuth()
+  listSocialAssociations(
+    @Query() query: ListSocialAssociationsQueryDto,
+    @CurrentUser() caller: Caller | undefined,
+  ): Promise<UserExternalProviderDto[]> {
+    return this.socialAssociations.listOrResolve(caller, query);
+  }
+
+  @Get(':id/provider')
+  @OptionalAuth()
+  listUserSocialAssociations(
+    @Param() { id }: IdParamDto,
+    @CurrentUser() caller: Caller | undefined,
+  ): Promise<UserExternalProviderDto[]> {
+    return this.socialAssociations.listForUser(caller, id);
+  }
 
   @Delete(':id/provider')
   @SelfOrAdmin()

@@ -18,6 +18,13 @@ export class UsersService {
     return this.users.exists(id);
   }
 
+  /** The caller's own record (it was loaded for authentication a moment ago: it exists). */
+  async me(userId: number): Promise<UserDto> {
+    const user = await this.users.findById(userId);
+    if (!user) throw new DomainError('user_not_found', `User ${userId} does not exist`);
+    return toUserDto(user);
+  }
+
   /** Provisions a user; a taken username is a 409, decided by the unique index. */
   async signup(input: SignupDto): Promise<UserDto> {
     const user: NewUser = {
