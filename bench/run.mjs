@@ -1,0 +1,759 @@
+// `npm run bench`: the service against a hand-written floor, side by side, on one
+// machine, in one run. See bench/README.md. Never part of CI's pass/fail.
+//
+// Options: environment variables, or the same as arguments (`--duration=5` sets
+// BENCH_DURATION, `--scale` sets BENCH_SCALE=1, `--database=URL` sets DATABASE).
+import autocannon from 'autocannon';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, closeSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { formatSummary, summarizeProfile } from './profile-summary.mjs';
+import { drivenUsers, recreateDatabase, seedAssociations, seedUsers, withDatabase } from './seed.mjs';
+import { buildRequests, makeTokens, WORKLOADS } from './workloads.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const WORK = join(ROOT, 'bench', '.work');
+
+// ------------------------------------------------------------------ options
+for (const arg of process.argv.slice(2)) {
+  const match = /^--([a-z][a-z0-9-]*)(?:=(.*))?$/.exec(arg);
+  if (!match) {
+    process.stderr.write(`bench: unknown argument ${arg} (use --name=value, e.g. --duration=5)\n`);
+    process.exit(2);
+  }
+  const name = match[1] === 'database' ? 'DATABASE' : `BENCH_${match[1].toUpperCase().replaceAll('-', '_')}`;
+  process.env[name] = match[2] ?? '1';
+}
+const env = process.env;
+const int = (name, fallback) => {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got ${raw}`);
+  return value;
+};
+const list = (name, fallback) =>
+  (env[name] ?? fallback)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+const opt = {
+  users: int('BENCH_USERS', 100_000),
+  associations: int('BENCH_ASSOCIATIONS', 200_000),
+  admins: int('BENCH_ADMINS', 5),
+  tokenUsers: int('BENCH_TOKEN_USERS', 5_000),
+  perDrivenUser: int('BENCH_PER_USER', 2),
+  duration: int('BENCH_DURATION', 10),
+  warmup: int('BENCH_WARMUP', 3),
+  connections: int('BENCH_CONNECTIONS', 50),
+  rounds: int('BENCH_ROUNDS', 2),
+  workloads: list('BENCH_WORKLOADS', 'a,b,c,d'),
+  servers: list('BENCH_SERVERS', 'service,floor'),
+  scale: env.BENCH_SCALE === '1' || env.BENCH_SCALE === 'true' ? 'also' : env.BENCH_SCALE === 'only' ? 'only' : 'no',
+  scaleVolumes: list('BENCH_SCALE_ASSOCIATIONS', '10000,1000000').map(Number),
+  scaleWorkloads: list('BENCH_SCALE_WORKLOADS', 'a,b,c'),
+  profile: list('BENCH_PROFILE', ''),
+  serverUrl: env.DATABASE ?? env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+  dbName: env.BENCH_DB_NAME ?? 'sa_bench',
+  reuseDb: env.BENCH_REUSE_DB === '1',
+  build: env.BENCH_SKIP_BUILD !== '1',
+  poolSize: int('BENCH_POOL_SIZE', 10),
+  logLevel: env.BENCH_LOG_LEVEL ?? 'warn',
+  servicePort: int('BENCH_SERVICE_PORT', 3900),
+  floorPort: int('BENCH_FLOOR_PORT', 3901),
+  output: env.BENCH_OUTPUT ?? join(ROOT, 'bench', 'RESULTS.md'),
+  // Where the service is built and run from (another checkout can be compared against this floor).
+  serviceRoot: resolve(env.BENCH_SERVICE_ROOT ?? ROOT),
+  // A negative nice value for the runner, both servers and their PostgreSQL backends, on a busy machine.
+  nice: env.BENCH_NICE ? Number(env.BENCH_NICE) : undefined,
+  // Extra environment of the service only, e.g. "RATE_LIMIT_PER_MINUTE=0 DATABASE_TIMEOUT_MS=5000".
+  serviceEnv: Object.fromEntries(
+    (env.BENCH_SERVICE_ENV ?? '')
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((pair) => {
+        const at = pair.indexOf('=');
+        if (at < 1) throw new Error(`BENCH_SERVICE_ENV: expected NAME=value, got ${pair}`);
+        return [pair.slice(0, at), pair.slice(at + 1)];
+      }),
+  ),
+};
+for (const w of [...opt.workloads, ...opt.scaleWorkloads, ...opt.profile]) {
+  if (!WORKLOADS[w]) throw new Error(`unknown workload "${w}" (known: a, b, c, d)`);
+}
+for (const s of opt.servers) if (s !== 'service' && s !== 'floor') throw new Error(`unknown server "${s}"`);
+if (opt.users < 100) throw new Error('BENCH_USERS must be at least 100');
+if (opt.connections < 1 || opt.duration < 1 || opt.rounds < 1) throw new Error('connections/duration/rounds >= 1');
+
+const log = (line) => process.stdout.write(`${line}\n`);
+
+// ------------------------------------------------------------------ bounded time
+const runsPerPhase = (workloads) =>
+  workloads.length * opt.servers.length * (opt.rounds * opt.duration + opt.warmup + 2);
+const estimate =
+  (opt.scale !== 'only' ? runsPerPhase(opt.workloads) : 0) +
+  (opt.scale !== 'no' ? opt.scaleVolumes.length * (runsPerPhase(opt.scaleWorkloads) + 60) : 0) +
+  opt.profile.length * opt.servers.length * (opt.duration + 5);
+const deadlineSeconds = int('BENCH_TIMEOUT', Math.ceil(estimate * 1.5 + 600));
+const deadline = setTimeout(() => {
+  log(`bench: gave up after ${deadlineSeconds} s (BENCH_TIMEOUT)`);
+  void shutdown(1);
+}, deadlineSeconds * 1000);
+deadline.unref();
+
+// ------------------------------------------------------------------ child processes
+const children = new Set();
+let stopping = false;
+
+function startNode(name, args, extraEnv, cwd = ROOT) {
+  mkdirSync(WORK, { recursive: true });
+  const logFile = join(WORK, `${name}.log`);
+  const fd = openSync(logFile, 'w');
+  const child = spawn(process.execPath, args, {
+    cwd,
+    env: { PATH: env.PATH, HOME: env.HOME, ...extraEnv },
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  child.logFile = logFile;
+  child.exited = null;
+  children.add(child);
+  child.on('exit', (code, signal) => {
+    children.delete(child);
+    child.exited = { code, signal };
+    if (!stopping && name !== 'build' && name !== 'migrations') {
+      log(`bench: ${name} exited unexpectedly (code ${code}, signal ${signal}); see ${logFile}`);
+    }
+  });
+  return child;
+}
+
+function tail(file, lines = 30) {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** Runs a node script to completion within `timeoutMs`; throws with its log tail on failure. */
+async function runNode(name, args, extraEnv, timeoutMs, cwd = ROOT) {
+  const child = startNode(name, args, extraEnv, cwd);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const { code, signal } = await new Promise((done) => child.once('exit', (c, s) => done({ code: c, signal: s })));
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`${name} failed (code ${code}, signal ${signal}):\n${tail(child.logFile)}`);
+}
+
+async function stopChild(child) {
+  if (child.exited) return;
+  child.kill('SIGTERM');
+  const exited = new Promise((done) => child.once('exit', done));
+  if ((await Promise.race([exited.then(() => true), sleep(5000).then(() => false)])) === false) {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+async function shutdown(code) {
+  if (stopping) return;
+  stopping = true;
+  await Promise.all([...children].map(stopChild));
+  await admin?.end().catch(() => {});
+  process.exit(code);
+}
+process.on('SIGINT', () => void shutdown(130));
+process.on('SIGTERM', () => void shutdown(143));
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+async function waitReady(server, timeoutMs = 60_000) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (server.child.exited) {
+      throw new Error(`${server.name} exited during start-up:\n${tail(server.child.logFile)}`);
+    }
+    try {
+      const response = await fetch(`http://127.0.0.1:${server.port}/health/ready`);
+      if (response.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(250);
+  }
+  throw new Error(`${server.name} was not ready within ${timeoutMs / 1000} s:\n${tail(server.child.logFile)}`);
+}
+
+async function assertPortFree(port) {
+  try {
+    await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) });
+  } catch {
+    return;
+  }
+  throw new Error(`something already answers on 127.0.0.1:${port}; set BENCH_SERVICE_PORT / BENCH_FLOOR_PORT`);
+}
+
+// ------------------------------------------------------------------ measuring
+function readStatusKb(pid, field) {
+  try {
+    const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function rssSampler(pid) {
+  let peakKb = readStatusKb(pid, 'VmRSS');
+  const timer = setInterval(() => {
+    peakKb = Math.max(peakKb, readStatusKb(pid, 'VmRSS'));
+  }, 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peakKb, readStatusKb(pid, 'VmRSS')) / 1024;
+    },
+  };
+}
+
+class Latencies {
+  constructor() {
+    this.values = new Float64Array(1 << 16);
+    this.length = 0;
+  }
+  push(ms) {
+    if (this.length === this.values.length) {
+      const grown = new Float64Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.length++] = ms;
+  }
+  static percentiles(parts) {
+    const all = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+    let offset = 0;
+    for (const p of parts) {
+      all.set(p.values.subarray(0, p.length), offset);
+      offset += p.length;
+    }
+    all.sort();
+    const at = (q) => (all.length ? all[Math.min(all.length - 1, Math.floor(q * all.length))] : NaN);
+    return { p50: at(0.5), p99: at(0.99), max: all.length ? all[all.length - 1] : NaN };
+  }
+}
+
+let runSerial = 0;
+const runTag = Date.now().toString(36);
+
+// CPU time, from /proc: the servers' own, and that of the PostgreSQL backends serving the benchmark
+// database (only the server being driven uses them during a run). Unlike requests per second, CPU time
+// per request hardly depends on what else the machine is doing.
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+function cpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS; // utime + stime
+  } catch {
+    return NaN;
+  }
+}
+
+let admin; // a connection to the server's maintenance database, for pg_stat_activity
+async function backendCpu() {
+  const { rows } = await admin.query('SELECT pid FROM pg_stat_activity WHERE datname = $1', [opt.dbName]);
+  const byPid = new Map();
+  for (const { pid } of rows) {
+    if (opt.nice !== undefined) {
+      try {
+        os.setPriority(pid, opt.nice);
+      } catch {
+        // gone already
+      }
+    }
+    const ms = cpuMs(pid);
+    if (Number.isFinite(ms)) byPid.set(pid, ms);
+  }
+  return byPid;
+}
+const backendCpuSince = (before, after) => [...after].reduce((sum, [pid, ms]) => sum + ms - (before.get(pid) ?? 0), 0);
+
+/** One autocannon run against one server. */
+async function drive(server, workload, seconds) {
+  if (server.child.exited) throw new Error(`${server.name} is not running:\n${tail(server.child.logFile)}`);
+  const dbBefore = await backendCpu();
+  const cpuBefore = cpuMs(server.child.pid);
+  const stats = { expected: 0, unexpected: {} };
+  const requests = buildRequests(workload, tokens, stats, `${runTag}-${++runSerial}`);
+  const latencies = new Latencies();
+  const sampler = rssSampler(server.child.pid);
+  const instance = autocannon({
+    url: `http://127.0.0.1:${server.port}`,
+    connections: opt.connections,
+    duration: seconds,
+    timeout: 10,
+    requests,
+  });
+  instance.on('response', (_client, _status, _bytes, ms) => latencies.push(ms));
+  const result = await instance;
+  const peakRssMb = sampler.stop();
+  const cpu = cpuMs(server.child.pid) - cpuBefore;
+  const dbCpu = backendCpuSince(dbBefore, await backendCpu());
+  await sleep(300); // let the requests still in flight finish before the next run
+  const unexpected = Object.values(stats.unexpected).reduce((n, c) => n + c, 0);
+  return {
+    server: server.name,
+    workload,
+    seconds: result.duration,
+    completed: latencies.length,
+    rps: latencies.length / result.duration,
+    latencies,
+    ...Latencies.percentiles([latencies]),
+    unexpected,
+    unexpectedByStatus: stats.unexpected,
+    socketErrors: result.errors,
+    timeouts: result.timeouts,
+    peakRssMb,
+    cpu,
+    dbCpu,
+  };
+}
+
+function combine(runs) {
+  const completed = runs.reduce((n, r) => n + r.completed, 0);
+  const seconds = runs.reduce((n, r) => n + r.seconds, 0);
+  const unexpectedByStatus = {};
+  for (const r of runs) {
+    for (const [status, count] of Object.entries(r.unexpectedByStatus)) {
+      unexpectedByStatus[status] = (unexpectedByStatus[status] ?? 0) + count;
+    }
+  }
+  return {
+    rps: completed / seconds,
+    ...Latencies.percentiles(runs.map((r) => r.latencies)),
+    unexpected: runs.reduce((n, r) => n + r.unexpected, 0),
+    unexpectedByStatus,
+    socketErrors: runs.reduce((n, r) => n + r.socketErrors, 0),
+    peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)),
+    cpuPerReq: runs.reduce((n, r) => n + r.cpu, 0) / completed,
+    dbCpuPerReq: runs.reduce((n, r) => n + r.dbCpu, 0) / completed,
+    perRound: runs.map((r) => r.rps),
+  };
+}
+
+const fmt = {
+  rps: (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '-'),
+  ms: (v) => (Number.isFinite(v) ? v.toFixed(2) : '-'),
+  ratio: (v) => (Number.isFinite(v) ? `${v.toFixed(2)}x` : '-'),
+  mb: (v) => (Number.isFinite(v) ? v.toFixed(0) : '-'),
+  cpu: (v) => (Number.isFinite(v) ? v.toFixed(3) : '-'),
+};
+const describeErrors = (c) => {
+  const statuses = Object.entries(c.unexpectedByStatus).map(([s, n]) => `${n}x${s}`);
+  const parts = [];
+  if (statuses.length) parts.push(`unexpected ${statuses.join(' ')}`);
+  if (c.socketErrors) parts.push(`${c.socketErrors} socket errors`);
+  return parts.length ? parts.join('; ') : '0';
+};
+
+function logRun(r, label) {
+  log(
+    `  ${label.padEnd(8)} ${r.server.padEnd(8)} ${fmt.rps(r.rps).padStart(7)} req/s  p50 ${fmt.ms(r.p50)} ms  p99 ${fmt.ms(r.p99)} ms  ` +
+      `cpu/req ${fmt.ms(r.cpu / r.completed)} + db ${fmt.ms(r.dbCpu / r.completed)} ms  ` +
+      `unexpected ${r.unexpected}  socket errors ${r.socketErrors}  rss ${fmt.mb(r.peakRssMb)} MB`,
+  );
+}
+
+/** Warm-up, then A/B/A/B rounds, for each workload. Returns { [workload]: { [server]: combined } }. */
+async function measure(workloads, label) {
+  const results = {};
+  for (const w of workloads) {
+    log(`${label}${WORKLOADS[w].title}`);
+    for (const server of servers) {
+      if (opt.warmup > 0) logRun(await drive(server, w, opt.warmup), 'warm-up');
+    }
+    const runs = Object.fromEntries(servers.map((s) => [s.name, []]));
+    for (let round = 1; round <= opt.rounds; round++) {
+      for (const server of servers) {
+        const r = await drive(server, w, opt.duration);
+        logRun(r, `round ${round}`);
+        runs[server.name].push(r);
+      }
+    }
+    results[w] = Object.fromEntries(Object.entries(runs).map(([name, rs]) => [name, combine(rs)]));
+  }
+  return results;
+}
+
+// ------------------------------------------------------------------ report
+const TARGET_RPS = { a: 0.85, b: 0.85, c: 0.85, d: 0.75 };
+const TARGET_P99 = 1.25;
+const TARGET_RSS_MB = 160;
+
+function mainTable(results) {
+  const rows = [
+    '| workload | server | req/s | p50 ms | p99 ms | errors | peak RSS MB | CPU ms/req (server + PostgreSQL) | req/s service/floor | p99 service/floor | server CPU/req service/floor |',
+    '| --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  const verdicts = [];
+  for (const [w, byServer] of Object.entries(results)) {
+    const s = byServer.service;
+    const f = byServer.floor;
+    for (const [name, c] of Object.entries(byServer)) {
+      const ratio = name === 'service' && s && f ? fmt.ratio(s.rps / f.rps) : '';
+      const p99 = name === 'service' && s && f ? fmt.ratio(s.p99 / f.p99) : '';
+      const cpu = name === 'service' && s && f ? fmt.ratio(s.cpuPerReq / f.cpuPerReq) : '';
+      rows.push(
+        `| ${WORKLOADS[w].title} | ${name} | ${fmt.rps(c.rps)} | ${fmt.ms(c.p50)} | ${fmt.ms(c.p99)} | ${describeErrors(c)} | ${fmt.mb(c.peakRssMb)} | ${fmt.cpu(c.cpuPerReq)} + ${fmt.cpu(c.dbCpuPerReq)} | ${ratio} | ${p99} | ${cpu} |`,
+      );
+    }
+    if (s && f) {
+      const checks = [
+        [`throughput ${fmt.ratio(s.rps / f.rps)} >= ${TARGET_RPS[w]}x`, s.rps / f.rps >= TARGET_RPS[w]],
+        [`p99 ${fmt.ratio(s.p99 / f.p99)} <= ${TARGET_P99}x`, s.p99 / f.p99 <= TARGET_P99],
+        [
+          'no unexpected statuses or socket errors',
+          s.unexpected + s.socketErrors + f.unexpected + f.socketErrors === 0,
+        ],
+        [`service peak RSS ${fmt.mb(s.peakRssMb)} MB < ${TARGET_RSS_MB} MB`, s.peakRssMb < TARGET_RSS_MB],
+      ];
+      verdicts.push(
+        `- ${WORKLOADS[w].title}: ${checks.map(([text, ok]) => `${ok ? 'PASS' : 'FAIL'} ${text}`).join('; ')}`,
+      );
+    }
+  }
+  return { table: rows.join('\n'), verdicts: verdicts.join('\n') };
+}
+
+function perRoundTable(results) {
+  const rows = ['| workload | server | req/s per round |', '| --- | --- | --- |'];
+  for (const [w, byServer] of Object.entries(results)) {
+    for (const [name, c] of Object.entries(byServer)) {
+      rows.push(`| ${WORKLOADS[w].title} | ${name} | ${c.perRound.map(fmt.rps).join(', ')} |`);
+    }
+  }
+  return rows.join('\n');
+}
+
+function scaleTable(byVolume) {
+  const volumes = Object.keys(byVolume).map(Number);
+  const [small, large] = [Math.min(...volumes), Math.max(...volumes)];
+  const head = volumes
+    .map((v) => `${v.toLocaleString('en-US')}: req/s · p50 · p99 · CPU ms/req (server + PostgreSQL)`)
+    .join(' | ');
+  const rows = [
+    `| workload | server | ${head} | p50 ${large.toLocaleString('en-US')}/${small.toLocaleString('en-US')} | same, over the floor's | errors |`,
+    `| --- | --- | ${volumes.map(() => '---').join(' | ')} | ---: | ---: | --- |`,
+  ];
+  const verdicts = [];
+  const workloads = Object.keys(byVolume[small]);
+  for (const w of workloads) {
+    for (const name of Object.keys(byVolume[small][w])) {
+      const cells = volumes.map((v) => {
+        const c = byVolume[v][w][name];
+        return `${fmt.rps(c.rps)} · ${fmt.ms(c.p50)} · ${fmt.ms(c.p99)} · ${fmt.cpu(c.cpuPerReq)} + ${fmt.cpu(c.dbCpuPerReq)}`;
+      });
+      const ratio = byVolume[large][w][name].p50 / byVolume[small][w][name].p50;
+      // The same ratio divided by the floor's: what is left once the machine's drift between the volumes is taken out.
+      const floor = byVolume[small][w].floor && byVolume[large][w].floor;
+      const relative =
+        floor && name !== 'floor' ? ratio / (byVolume[large][w].floor.p50 / byVolume[small][w].floor.p50) : NaN;
+      const errors = volumes.map((v) => describeErrors(byVolume[v][w][name])).join(' / ');
+      rows.push(
+        `| ${WORKLOADS[w].title} | ${name} | ${cells.join(' | ')} | ${fmt.ratio(ratio)} | ${fmt.ratio(relative)} | ${errors} |`,
+      );
+      if (name === 'service') {
+        verdicts.push(
+          `- ${WORKLOADS[w].title}: ${Math.abs(ratio - 1) <= 0.2 ? 'PASS' : 'FAIL'} service p50 at ${large.toLocaleString('en-US')} is ${fmt.ratio(ratio)} of ${small.toLocaleString('en-US')} (target within 20%)`,
+        );
+      }
+    }
+  }
+  return { table: rows.join('\n'), verdicts: verdicts.join('\n') };
+}
+
+function versionOf(pkg) {
+  try {
+    return JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')).version;
+  } catch {
+    return '?';
+  }
+}
+
+async function gitDescribe() {
+  const { execFile } = await import('node:child_process');
+  const git = (args) =>
+    new Promise((done) =>
+      execFile('git', args, { cwd: opt.serviceRoot }, (error, stdout) => done(error ? '' : stdout.trim())),
+    );
+  const commit = await git(['rev-parse', '--short', 'HEAD']);
+  const dirty = (await git(['status', '--porcelain', '--', 'src'])) !== '';
+  if (env.BENCH_CODE_LABEL) return env.BENCH_CODE_LABEL;
+  return commit
+    ? `${commit}${dirty ? ' + uncommitted changes in src/' : ''}`
+    : `${opt.serviceRoot} (not a git checkout)`;
+}
+
+function machineHeader(pgVersion, git, volume) {
+  const busy = loadBefore[0] > os.availableParallelism() * 0.5;
+  return [
+    ...(busy
+      ? [
+          `**Warning: the machine was busy (load average ${loadBefore[0].toFixed(1)} on ${os.availableParallelism()} cores before the run). Requests per second and latencies are mostly noise here; CPU per request is the more trustworthy ratio. Rerun on a quiet machine.**`,
+          '',
+        ]
+      : []),
+    `- date: ${new Date().toISOString()}`,
+    `- machine: ${os.availableParallelism()} cores (\`nproc\`), ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}`,
+    `- versions: Node ${process.version}, PostgreSQL ${pgVersion}, @nestjs/core ${versionOf('@nestjs/core')}, fastify ${versionOf('fastify')}, typeorm ${versionOf('typeorm')}, pg ${versionOf('pg')}, autocannon ${versionOf('autocannon')}`,
+    `- load average before the run: ${loadBefore.map((l) => l.toFixed(2)).join(' ')} (1/5/15 min); other processes on the machine skew both servers alike, but add noise`,
+    ...(opt.nice !== undefined
+      ? [
+          `- priority: runner, servers and their PostgreSQL backends at nice ${opt.nice} (BENCH_NICE), ahead of other work on the machine`,
+        ]
+      : []),
+    `- code: ${git}`,
+    `- data: ${volume}`,
+    `- load: autocannon, ${opt.connections} connections, ${opt.duration} s per run, ${opt.rounds} rounds alternating ${opt.servers.join('/')} after a ${opt.warmup} s warm-up each; ${tokens.length.toLocaleString('en-US')} distinct users and tokens, rotated per request`,
+    `- servers: service \`node dist/src/main.js\` (NODE_ENV=production, LOG_LEVEL=${opt.logLevel}${Object.entries(
+      opt.serviceEnv,
+    )
+      .map(([k, v]) => `, ${k}=${v}`)
+      .join(
+        '',
+      )}, other settings at their defaults); floor \`node bench/floor.mjs\`; both with a pool of ${opt.poolSize} PostgreSQL connections, on 127.0.0.1`,
+  ].join('\n');
+}
+
+function writeResults(sections) {
+  if (!opt.output || opt.output === '-') return;
+  let text = existsSync(opt.output)
+    ? readFileSync(opt.output, 'utf8')
+    : '# Benchmark results\n\nWritten by `npm run bench` (bench/run.mjs); see bench/README.md for what is measured and how.\n';
+  for (const [name, body] of Object.entries(sections)) {
+    const block = `<!-- section:${name} -->\n${body.trim()}\n<!-- /section:${name} -->`;
+    const pattern = new RegExp(`<!-- section:${name} -->[\\s\\S]*?<!-- /section:${name} -->`);
+    text = pattern.test(text) ? text.replace(pattern, block) : `${text.trimEnd()}\n\n${block}\n`;
+  }
+  writeFileSync(opt.output, text.endsWith('\n') ? text : `${text}\n`);
+  log(`\nwrote ${opt.output}`);
+}
+
+// ------------------------------------------------------------------ profiles
+async function profileWorkloads(workloads) {
+  const out = [];
+  for (const w of workloads) {
+    for (const server of servers) {
+      server.profiles = (server.profiles ?? 0) + 1;
+      const file = server.profileBase.replace(/(\.cpuprofile)?$/, `-${server.profiles}.cpuprofile`);
+      log(`profiling ${server.name} on ${WORKLOADS[w].title}`);
+      server.child.kill('SIGWINCH');
+      await sleep(300);
+      logRun(await drive(server, w, opt.duration), 'profiled');
+      server.child.kill('SIGWINCH');
+      const until = Date.now() + 15_000;
+      while (!existsSync(file) && Date.now() < until) await sleep(200);
+      await sleep(500);
+      if (!existsSync(file)) {
+        log(`  no profile appeared at ${file}`);
+        continue;
+      }
+      const summary = formatSummary(
+        summarizeProfile(file, 20),
+        `${server.name}, ${WORKLOADS[w].title} (${file.slice(ROOT.length + 1)})`,
+      );
+      log(summary);
+      out.push(summary);
+    }
+  }
+  return out.join('\n');
+}
+
+// ------------------------------------------------------------------ main
+let tokens = [];
+let servers = [];
+let loadBefore = [];
+
+async function main() {
+  mkdirSync(WORK, { recursive: true });
+  loadBefore = os.loadavg();
+  if (opt.nice !== undefined) os.setPriority(opt.nice); // inherited by the servers
+  if (loadBefore[0] > os.availableParallelism() * 0.5) {
+    log(
+      `warning: load average is ${loadBefore[0].toFixed(2)} on ${os.availableParallelism()} cores; results will be noisy`,
+    );
+  }
+  const secret = randomBytes(36).toString('base64url');
+  const databaseUrl = withDatabase(opt.serverUrl, opt.dbName);
+  const driven = drivenUsers(opt);
+  tokens = makeTokens(driven.ids, secret);
+  const git = await gitDescribe();
+  const pg = (await import('pg')).default;
+  admin = new pg.Client({ connectionString: opt.serverUrl });
+  await admin.connect();
+  await Promise.all([opt.servicePort, opt.floorPort].map(assertPortFree));
+
+  if (opt.build && opt.servers.includes('service')) {
+    log('building the service (npm run build)');
+    await runNode(
+      'build',
+      [join(opt.serviceRoot, 'node_modules', '@nestjs', 'cli', 'bin', 'nest.js'), 'build'],
+      {},
+      300_000,
+      opt.serviceRoot,
+    );
+  }
+
+  let pgVersion;
+  let seeded = { perDrivenUser: Math.min(opt.perDrivenUser, Math.floor(opt.associations / driven.ids.length)) };
+  const seedVolume = opt.scale === 'only' ? opt.scaleVolumes[0] : opt.associations;
+  if (opt.reuseDb) {
+    log(`reusing database ${opt.dbName} as it is (BENCH_REUSE_DB=1)`);
+    pgVersion = (await admin.query('SHOW server_version')).rows[0].server_version;
+  } else {
+    log(`creating database ${opt.dbName}`);
+    pgVersion = await recreateDatabase(opt.serverUrl, opt.dbName);
+    log('running the migrations');
+    await runNode(
+      'migrations',
+      [
+        join(opt.serviceRoot, 'node_modules', 'typeorm', 'cli.js'),
+        'migration:run',
+        '-d',
+        join(opt.serviceRoot, 'dist', 'ormconfig.js'),
+      ],
+      { NODE_ENV: 'production', DATABASE_URL: databaseUrl, JWT_SECRET: secret, LOG_LEVEL: 'warn' },
+      120_000,
+      opt.serviceRoot,
+    );
+    log('seeding');
+    await seedUsers(databaseUrl, opt, log);
+    seeded = await seedAssociations(databaseUrl, { ...opt, total: seedVolume, driven }, log);
+  }
+
+  const profiling = opt.profile.length > 0;
+  const serverEnv = {
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    DATABASE_URL: databaseUrl,
+    DATABASE_POOL_SIZE: String(opt.poolSize),
+    DATABASE_MIGRATIONS_RUN: 'false',
+    JWT_SECRET: secret,
+    LOG_LEVEL: opt.logLevel,
+  };
+  const startServer = (name, port, script, cwd = ROOT, extraEnv = {}) => {
+    const profileBase = join(WORK, `${name}.cpuprofile`);
+    const args = profiling ? ['--import', join(ROOT, 'bench', 'cpu-profile.mjs'), script] : [script];
+    const child = startNode(
+      name,
+      args,
+      { ...serverEnv, ...extraEnv, PORT: String(port), ...(profiling ? { BENCH_CPU_PROFILE_FILE: profileBase } : {}) },
+      cwd,
+    );
+    return { name, port, child, profileBase };
+  };
+  servers = opt.servers.map((name) =>
+    name === 'service'
+      ? startServer(
+          'service',
+          opt.servicePort,
+          join(opt.serviceRoot, 'dist', 'src', 'main.js'),
+          opt.serviceRoot,
+          opt.serviceEnv,
+        )
+      : startServer('floor', opt.floorPort, join(ROOT, 'bench', 'floor.mjs')),
+  );
+  await Promise.all(servers.map((s) => waitReady(s)));
+  log(`ready: ${servers.map((s) => `${s.name} pid ${s.child.pid} on :${s.port}`).join(', ')}`);
+
+  const sections = {};
+  const hwm = () => servers.map((s) => `${s.name} ${fmt.mb(readStatusKb(s.child.pid, 'VmHWM') / 1024)} MB`).join(', ');
+  const volumeText = (associations, perUser) =>
+    `${opt.users.toLocaleString('en-US')} users (${opt.admins} admins), ${associations.toLocaleString('en-US')} associations; ` +
+    `each of the ${driven.ids.length.toLocaleString('en-US')} driven users holds ${perUser}`;
+
+  if (opt.scale !== 'only') {
+    log(`\n== service vs floor, ${opt.associations.toLocaleString('en-US')} associations`);
+    const results = await measure(opt.workloads, '');
+    const { table, verdicts } = mainTable(results);
+    const perUser = seeded.perDrivenUser;
+    const body = [
+      '## Service vs floor',
+      '',
+      machineHeader(pgVersion, git, volumeText(opt.associations, perUser)),
+      '',
+      table,
+      '',
+      `Lifetime peak RSS (VmHWM): ${hwm()}. "req/s" counts every request; in (b) a POST and its DELETE are two.`,
+      'p50/p99 are over every response of all rounds. "errors" lists responses with a status other than the expected one, and socket errors/timeouts.',
+      'CPU ms/req: CPU time (user + system, from /proc) of the server process, and of the PostgreSQL backends of the benchmark database, divided by the responses; it depends much less on other load than req/s does, so on a busy machine compare that ratio first.',
+      '',
+      'Targets:',
+      '',
+      verdicts || '- (needs both servers)',
+      '',
+      'Requests per second in each round (spread between rounds is noise):',
+      '',
+      perRoundTable(results),
+    ].join('\n');
+    log(`\n${table}\n\n${verdicts}`);
+    sections.main = body;
+  }
+
+  if (opt.scale !== 'no') {
+    const byVolume = {};
+    let perUser = seeded.perDrivenUser;
+    for (const [i, volume] of opt.scaleVolumes.entries()) {
+      const seededAlready = i === 0 && opt.scale === 'only' && !opt.reuseDb;
+      if (!seededAlready) {
+        log(`\nreseeding: ${volume.toLocaleString('en-US')} associations`);
+        ({ perDrivenUser: perUser } = await seedAssociations(databaseUrl, { ...opt, total: volume, driven }, log));
+      }
+      log(`== scale, ${volume.toLocaleString('en-US')} associations`);
+      byVolume[volume] = await measure(opt.scaleWorkloads, `[${volume.toLocaleString('en-US')}] `);
+    }
+    const { table, verdicts } = scaleTable(byVolume);
+    const body = [
+      '## Scale with data',
+      '',
+      machineHeader(
+        pgVersion,
+        git,
+        `${opt.users.toLocaleString('en-US')} users; associations ${opt.scaleVolumes.map((v) => v.toLocaleString('en-US')).join(' then ')}, reseeded between (audit_events emptied too); each driven user holds ${perUser} at every volume, the rest is spread over the other users`,
+      ),
+      '',
+      table,
+      '',
+      'Targets:',
+      '',
+      verdicts || '- (needs the service)',
+    ].join('\n');
+    log(`\n${table}\n\n${verdicts}`);
+    sections.scale = body;
+  }
+
+  if (profiling) {
+    const summaries = await profileWorkloads(opt.profile);
+    sections.profile = [
+      '## CPU profiles',
+      '',
+      `One extra ${opt.duration} s run per server under the V8 sampling profiler (not counted above). Self time, by package and by function.`,
+      '',
+      summaries,
+    ].join('\n');
+  }
+
+  writeResults(sections);
+  await shutdown(0);
+}
+
+main().catch((error) => {
+  log(`bench: ${error?.stack ?? error}`);
+  void shutdown(1);
+});
