@@ -1,3 +1,5 @@
+import { assertResponseMatchesContract } from './openapi-contract';
+
 export interface TestResponse {
   status: number;
   headers: Headers;
@@ -32,6 +34,8 @@ export async function request(
   }
   const response = await fetch(`${baseUrl}${path}`, { method, headers, body });
   const text = await response.text();
+  // Every response must be one that openapi.json describes (test/support/openapi-contract.ts).
+  assertResponseMatchesContract(method, path, { status: response.status, headers: response.headers, text });
   const isJson = /json/.test(response.headers.get('content-type') ?? '');
   return { status: response.status, headers: response.headers, text, body: isJson && text ? JSON.parse(text) : text };
 }

@@ -1,19 +1,33 @@
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { IsBoolean, IsObject, IsOptional, IsString, IsUrl, MaxLength, ValidateIf } from 'class-validator';
-import { IsExtId, IsId, IsPlainText, IsProviderSlug } from '../../common/validation/decorators';
+import { IsExtId, IsId, IsOmittable, IsPlainText, IsProviderSlug } from '../../common/validation/decorators';
+import { OPENAPI_EXT_ID_INPUT, OPENAPI_PROFILE_URL, OPENAPI_PROVIDER, OPENAPI_USER_ID } from '../../openapi/schemas';
 
 /** Body of POST /api/v2/user/{id}/provider/ and POST /api/v2/user/provider/. */
+@ApiSchema({
+  name: 'CreateSocialAssociationRequest',
+  description: 'A new social association. Unknown fields are a 400.',
+})
 export class CreateSocialAssociationDto {
+  @ApiProperty(OPENAPI_EXT_ID_INPUT)
   @IsExtId()
   ext_id!: string;
 
+  @ApiProperty(OPENAPI_PROVIDER)
   @IsProviderSlug()
   provider!: string;
 
   /** Required on POST /user/provider/; on the path route it must equal the path id. */
-  @IsOptional()
+  @ApiPropertyOptional({
+    ...OPENAPI_USER_ID,
+    description:
+      'The user to link: required on `POST /api/v2/user/provider/`; on the path route it must equal the path id.',
+  })
+  @IsOmittable()
   @IsId('user_id')
   user_id?: number;
 
+  @ApiPropertyOptional({ ...OPENAPI_PROFILE_URL, nullable: true })
   @IsOptional()
   @ValidateIf((_object, value) => value !== null)
   @IsString({ message: 'profile_url must be an absolute http(s) URL of at most 2048 characters' })
@@ -25,12 +39,24 @@ export class CreateSocialAssociationDto {
   )
   profile_url?: string | null;
 
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    nullable: true,
+    description: 'Free-form JSON object, at most 16 KiB serialized; only allowed when provider is `external`',
+    example: null,
+  })
   @IsOptional()
   @ValidateIf((_object, value) => value !== null)
   @IsObject({ message: 'metadata must be a JSON object' })
   metadata?: Record<string, unknown> | null;
 
-  @IsOptional()
+  @ApiPropertyOptional({
+    type: 'boolean',
+    default: false,
+    description: 'Show the association to anyone who lists the user’s associations; must not be true for `external`',
+  })
+  @IsOmittable()
   @IsBoolean({ message: 'show_in_profile must be a boolean' })
   show_in_profile?: boolean;
 }

@@ -1,0 +1,82 @@
+import type { ApiPropertyOptions, SchemaObject } from '@nestjs/swagger';
+import { PROVIDER_SLUG } from '../common/validation/decorators';
+import { MAX_ID } from '../common/validation/ids';
+
+/**
+ * Schemas of the fields that several DTOs and parameters share, written from the
+ * same constants the validators use.
+ */
+export const OPENAPI_ID = {
+  type: 'integer',
+  format: 'int32',
+  minimum: 1,
+  maximum: MAX_ID,
+} as const satisfies ApiPropertyOptions;
+
+export const OPENAPI_USER_ID = { ...OPENAPI_ID, example: 7 } as const satisfies ApiPropertyOptions;
+
+export const OPENAPI_PROVIDER = {
+  type: 'string',
+  pattern: PROVIDER_SLUG.source,
+  description:
+    'Lowercase slug of the provider, e.g. facebook, google, linkedin, twitter, keycloak, azure-ad, github, apple, external. Operators may restrict the set.',
+  example: 'google',
+} as const satisfies ApiPropertyOptions;
+
+/** `ext_id` in requests: a string, or a non-negative safe integer stored as its decimal string. */
+export const OPENAPI_EXT_ID_INPUT = {
+  oneOf: [
+    { type: 'string', minLength: 1, maxLength: 255, description: 'No control characters' },
+    { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+  ],
+  description:
+    "The user's id at the provider: 1 to 255 characters without control characters. A JSON number (non-negative safe integer) is accepted and stored as its decimal string.",
+  example: '108234567890123456789',
+} as const satisfies ApiPropertyOptions;
+
+export const OPENAPI_EXT_ID = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 255,
+  description: "The user's id at the provider: 1 to 255 characters without control characters",
+  example: '108234567890123456789',
+} as const satisfies ApiPropertyOptions;
+
+export const OPENAPI_ROLE_DESCRIPTION =
+  'A SelfCommunity role, or null for none (the default). Only `admin` bypasses the self check.';
+
+export const OPENAPI_PROFILE_URL = {
+  type: 'string',
+  format: 'uri',
+  maxLength: 2048,
+  description: 'Absolute http(s) URL of the public profile; not allowed for provider `external`',
+  example: 'https://plus.google.com/108234567890123456789',
+} as const satisfies ApiPropertyOptions;
+
+const HEALTH_INDICATORS: SchemaObject = {
+  type: 'object',
+  additionalProperties: {
+    type: 'object',
+    required: ['status'],
+    properties: { status: { type: 'string', enum: ['up', 'down'] } },
+    additionalProperties: true,
+  },
+};
+
+/** The body of a health check (@nestjs/terminus's HealthCheckResult). */
+export const OPENAPI_HEALTH_CHECK_RESULT: SchemaObject = {
+  type: 'object',
+  required: ['status', 'details'],
+  properties: {
+    status: { type: 'string', enum: ['ok', 'error', 'shutting_down'] },
+    info: HEALTH_INDICATORS,
+    error: HEALTH_INDICATORS,
+    details: HEALTH_INDICATORS,
+  },
+  example: {
+    status: 'ok',
+    info: { database: { status: 'up' } },
+    error: {},
+    details: { database: { status: 'up' } },
+  },
+};
