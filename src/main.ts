@@ -7,6 +7,9 @@ import { createLogger, PinoNestLogger } from './common/logging/logger';
 import { AppConfig, loadAppConfig } from './config/app-config';
 import { InvalidEnvironmentError } from './config/env.schema';
 
+/** Longest a graceful shutdown may take (in-flight requests, closing the database) before the process gives up. */
+const SHUTDOWN_DEADLINE_MS = 15_000;
+
 function loadConfigOrExit(): AppConfig {
   try {
     return loadAppConfig(process.env);
@@ -28,9 +31,26 @@ async function bootstrap(): Promise<void> {
     { logger: new PinoNestLogger(logger), bodyParser: false },
   );
   configureApp(app);
+  // configureApp's shutdown hooks do the work (and exit 0); this only bounds how long it may take.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.info({ signal }, 'shutting down: finishing in-flight requests');
+      setTimeout(() => {
+        logger.error({ signal }, 'shutdown did not finish in time; exiting');
+        process.exit(1);
+      }, SHUTDOWN_DEADLINE_MS).unref();
+    });
+  }
   await app.listen(config.http.port, config.http.host);
   logger.info(
-    { url: await app.getUrl(), database: config.db.type, jwtSecret: config.jwt.secretSource },
+    {
+      url: await app.getUrl(),
+      database: config.db.type,
+      tokens:
+        config.jwt.mode === 'jwks'
+          ? `jwks (${new URL(config.jwt.jwksUri).host})`
+          : `hs256 (secret: ${config.jwt.secretSource})`,
+    },
     'social associations service listening',
   );
 }

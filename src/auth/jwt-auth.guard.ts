@@ -1,10 +1,14 @@
-import { ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { withoutStackTrace } from '../common/errors/without-stack-trace';
+import { ExecutionContext, Injectable, ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import type { FastifyRequest } from 'fastify';
-import { TokenRejectedError } from './access-token';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Caller } from './caller';
 import { IS_AUTH_OPTIONAL, IS_PUBLIC } from './decorators';
+import { KeySetUnavailableError, TokenRejectedError } from './token-verifier';
+
+/** Seconds a client should wait before retrying when the identity provider's keys are unreachable. */
+const KEY_SET_RETRY_AFTER_SECONDS = '5';
 
 /**
  * Global: every route needs a valid bearer token unless it is @Public(), or
@@ -26,11 +30,24 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     return super.canActivate(context) as Promise<boolean>;
   }
 
-  override handleRequest<TUser = Caller>(error: unknown, user: TUser | false, info: unknown): TUser {
+  override handleRequest<TUser = Caller>(
+    error: unknown,
+    user: TUser | false,
+    info: unknown,
+    context?: ExecutionContext,
+  ): TUser {
     if (error instanceof Error) throw error;
     if (error) throw new UnauthorizedException();
     if (user) return user;
-    if (info instanceof TokenRejectedError) throw new UnauthorizedException(`Invalid token: ${info.message}`);
-    throw new UnauthorizedException('Authentication credentials were not provided or are not a bearer token');
+    if (info instanceof TokenRejectedError)
+      throw withoutStackTrace(() => new UnauthorizedException(`Invalid token: ${info.message}`));
+    if (info instanceof KeySetUnavailableError) {
+      // Not the client's fault and not a verdict on the token: 503, retry later.
+      context?.switchToHttp().getResponse<FastifyReply>().header('Retry-After', KEY_SET_RETRY_AFTER_SECONDS);
+      throw new ServiceUnavailableException(info.message);
+    }
+    throw withoutStackTrace(
+      () => new UnauthorizedException('Authentication credentials were not provided or are not a bearer token'),
+    );
   }
 }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
 import { AccessTokenCodec } from './access-token';
 
 const DURATION = /^(\d+)\s*(s|m|h|d)?$/;
@@ -12,12 +13,32 @@ export function parseDuration(value: string): number | undefined {
   return seconds > 0 && Number.isSafeInteger(seconds) ? seconds : undefined;
 }
 
+/** Thrown when asked to issue a token in JWKS mode, where only the identity provider issues them. */
+export class TokenIssuingUnavailableError extends Error {
+  constructor() {
+    super(
+      'tokens can only be issued in the shared-secret (HS256) mode; with JWKS_URI set, access tokens come from the identity provider',
+    );
+    this.name = 'TokenIssuingUnavailableError';
+  }
+}
+
 /** Issues access tokens (operator CLI, tests). The service itself never logs users in. */
 @Injectable()
 export class TokensService {
-  constructor(private readonly codec: AccessTokenCodec) {}
+  private readonly codec: AccessTokenCodec | null;
+
+  constructor(config: AppConfig) {
+    this.codec = config.jwt.mode === 'hs256' ? new AccessTokenCodec(config.jwt) : null;
+  }
+
+  /** False in JWKS mode: the identity provider issues the tokens, not us. */
+  get canIssue(): boolean {
+    return this.codec !== null;
+  }
 
   issue(userId: number, expiresInSeconds = 3600): string {
+    if (!this.codec) throw new TokenIssuingUnavailableError();
     return this.codec.sign(userId, expiresInSeconds);
   }
 }

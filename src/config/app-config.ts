@@ -1,28 +1,67 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { NodeEnv, validateEnvironment } from './env.schema';
+import { JwksAlgorithm, NodeEnv, parseJwtAlgorithms, validateEnvironment } from './env.schema';
 
 export type DatabaseConfig =
-  | { type: 'postgres'; url: string; poolSize: number; migrationsRun: boolean }
+  | {
+      type: 'postgres';
+      url: string;
+      poolSize: number;
+      migrationsRun: boolean;
+      /** Longest wait for a connection, and longest statement, in ms: past it the request fails (503). */
+      timeoutMs: number;
+    }
   | { type: 'sqlite'; path: string; migrationsRun: boolean };
 
-export interface JwtConfig {
+/** SelfCommunity's tokens: HS256 with a shared secret. */
+export interface Hs256JwtConfig {
+  mode: 'hs256';
   /** HS256 shared secret. */
   secret: string;
   /** Where the secret came from, so start-up can say so (never the value). */
   secretSource: 'environment' | 'generated-file';
   issuer?: string;
   audience?: string;
-  /** Seconds of clock skew tolerated on `iat`/`exp`. */
+  /** Seconds of clock skew tolerated on `iat`/`exp`/`nbf`. */
   clockToleranceSeconds: number;
 }
+
+/** An identity provider's tokens (Keycloak, Azure AD, Auth0): asymmetric, verified against its JWKS. */
+export interface JwksJwtConfig {
+  mode: 'jwks';
+  jwksUri: string;
+  issuer: string;
+  audience: string;
+  /** Accepted `alg` values; asymmetric only (validated). */
+  algorithms: readonly JwksAlgorithm[];
+  /** The claim that carries the community user id. */
+  userIdClaim: string;
+  clockToleranceSeconds: number;
+}
+
+/** How access tokens are verified: one mode per deployment, chosen by JWKS_URI. */
+export type JwtConfig = Hs256JwtConfig | JwksJwtConfig;
 
 export interface HttpConfig {
   host: string;
   port: number;
   /** Largest request body accepted, in bytes; larger is a 413. */
   bodyLimitBytes: number;
+  /** Browser origins allowed by CORS; empty: no CORS headers at all. */
+  corsOrigins: readonly string[];
+  /**
+   * On SIGTERM: how long, in ms, the listener stays open answering 503 with
+   * Connection: close, so keep-alive clients move away before connections close.
+   */
+  shutdownDrainMs: number;
+}
+
+export interface RateLimitConfig {
+  /** Requests per minute per caller (user id, else client address); 0: no rate limiting. */
+  perMinute: number;
+  /** Shared storage for every instance; null: in memory, per process. */
+  redis: { url: string; keyPrefix: string } | null;
 }
 
 /**
@@ -35,6 +74,7 @@ export class AppConfig {
   readonly db!: DatabaseConfig;
   readonly jwt!: JwtConfig;
   readonly logLevel!: string;
+  readonly rateLimit!: RateLimitConfig;
   /** Providers a new association may use; null: any valid slug. */
   readonly allowedProviders!: readonly string[] | null;
 }
@@ -67,23 +107,51 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
   const migrationsRun = env.DATABASE_MIGRATIONS_RUN !== 'false';
 
   const db: DatabaseConfig = env.DATABASE_URL
-    ? { type: 'postgres', url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE ?? 10, migrationsRun }
+    ? {
+        type: 'postgres',
+        url: env.DATABASE_URL,
+        poolSize: env.DATABASE_POOL_SIZE ?? 10,
+        migrationsRun,
+        timeoutMs: env.DATABASE_TIMEOUT_MS ?? 3000,
+      }
     : { type: 'sqlite', path: sqlitePath, migrationsRun };
 
-  const jwt: JwtConfig = {
-    secret: env.JWT_SECRET ?? readOrCreateDevSecret(dirname(sqlitePath)),
-    secretSource: env.JWT_SECRET ? 'environment' : 'generated-file',
-    issuer: env.JWT_ISSUER,
-    audience: env.JWT_AUDIENCE,
-    clockToleranceSeconds: 30,
-  };
+  // JWKS_URI selects the JWKS mode; validation made sure issuer and audience are set with it.
+  const jwt: JwtConfig = env.JWKS_URI
+    ? {
+        mode: 'jwks',
+        jwksUri: env.JWKS_URI,
+        issuer: env.JWT_ISSUER!,
+        audience: env.JWT_AUDIENCE!,
+        algorithms: parseJwtAlgorithms(env.JWT_ALGORITHMS) as JwksAlgorithm[],
+        userIdClaim: env.JWT_USER_ID_CLAIM ?? 'user_id',
+        clockToleranceSeconds: 30,
+      }
+    : {
+        mode: 'hs256',
+        secret: env.JWT_SECRET ?? readOrCreateDevSecret(dirname(sqlitePath)),
+        secretSource: env.JWT_SECRET ? 'environment' : 'generated-file',
+        issuer: env.JWT_ISSUER,
+        audience: env.JWT_AUDIENCE,
+        clockToleranceSeconds: 30,
+      };
 
   const config: AppConfig = {
     nodeEnv,
-    http: { host: env.HOST ?? '0.0.0.0', port: env.PORT ?? 3000, bodyLimitBytes: 64 * 1024 },
+    http: {
+      host: env.HOST ?? '0.0.0.0',
+      port: env.PORT ?? 3000,
+      bodyLimitBytes: 64 * 1024,
+      corsOrigins: env.CORS_ORIGINS ? [...new Set(env.CORS_ORIGINS.split(',').map((origin) => origin.trim()))] : [],
+      shutdownDrainMs: env.SHUTDOWN_DRAIN_MS ?? 1000,
+    },
     db,
     jwt,
     logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
+    rateLimit: {
+      perMinute: env.RATE_LIMIT_PER_MINUTE ?? 600,
+      redis: env.REDIS_URL ? { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX ?? 'social-associations:' } : null,
+    },
     allowedProviders: env.PROVIDERS ? [...new Set(env.PROVIDERS.split(',').map((slug) => slug.trim()))] : null,
   };
   return deepFreeze(Object.assign(new AppConfig(), config));

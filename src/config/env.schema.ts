@@ -5,6 +5,7 @@ import {
   IsInt,
   IsOptional,
   IsString,
+  IsUrl,
   Matches,
   Max,
   Min,
@@ -73,6 +74,29 @@ export class EnvironmentVariables {
   @IsString()
   JWT_AUDIENCE?: string;
 
+  /**
+   * JWKS mode: verify RS256/ES256 tokens of an identity provider (Keycloak, Azure AD,
+   * Auth0) against its key set instead of HS256 with JWT_SECRET. Needs JWT_ISSUER and JWT_AUDIENCE.
+   */
+  @IsOptional()
+  @IsUrl(
+    { protocols: ['http', 'https'], require_protocol: true, require_tld: false, allow_underscores: true },
+    { message: 'JWKS_URI must be an absolute http(s) URL' },
+  )
+  JWKS_URI?: string;
+
+  /** JWKS mode: comma-separated accepted algorithms (asymmetric only); default RS256,ES256. */
+  @IsOptional()
+  @Matches(/^\s*[A-Za-z0-9]+\s*(,\s*[A-Za-z0-9]+\s*)*$/, {
+    message: 'JWT_ALGORITHMS must be a comma-separated list of algorithms, e.g. RS256,ES256',
+  })
+  JWT_ALGORITHMS?: string;
+
+  /** JWKS mode: the claim that carries the community user id (`user_id`, or `sub`, or a namespaced claim). */
+  @IsOptional()
+  @Matches(/^[\x21-\x7e]{1,256}$/, { message: 'JWT_USER_ID_CLAIM must be a claim name of 1 to 256 visible characters' })
+  JWT_USER_ID_CLAIM?: string;
+
   /** Comma-separated allow-list of provider slugs; unset: any valid slug. */
   @IsOptional()
   @Matches(/^\s*[a-z0-9][a-z0-9_-]{0,31}\s*(,\s*[a-z0-9][a-z0-9_-]{0,31}\s*)*$/, {
@@ -83,6 +107,49 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: string;
+
+  /** Milliseconds a database connect or statement may take before the request fails (503). */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(600000)
+  DATABASE_TIMEOUT_MS?: number;
+
+  /** Requests per minute per caller (user, else client address); 0 disables rate limiting. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1000000)
+  RATE_LIMIT_PER_MINUTE?: number;
+
+  /** Shared rate-limit storage for every instance; unset: in memory, per process. */
+  @IsOptional()
+  @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+
+  /** Prefix of every key this service writes in Redis. */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9:_.-]{1,64}$/, {
+    message: 'REDIS_KEY_PREFIX must be 1 to 64 characters of A-Z, a-z, 0-9, :, _, . and -',
+  })
+  REDIS_KEY_PREFIX?: string;
+
+  /** Comma-separated origins allowed to call from a browser (CORS), e.g. https://admin.example.com; unset: none. */
+  @IsOptional()
+  @Matches(/^\s*https?:\/\/[^\s,/]+\s*(,\s*https?:\/\/[^\s,/]+\s*)*$/, {
+    message: 'CORS_ORIGINS must be a comma-separated list of origins, e.g. https://admin.example.com,https://b.example',
+  })
+  CORS_ORIGINS?: string;
+
+  /** On SIGTERM, how long new requests get 503 (Connection: close) before the listener closes. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(60000)
+  SHUTDOWN_DRAIN_MS?: number;
 }
 
 /** Names every variable that failed, never its value (values may be secrets). */
@@ -99,12 +166,67 @@ function describe(errors: ValidationError[]): string[] {
   );
 }
 
+/** Algorithms JWKS mode may accept: asymmetric only, so a public key can never serve as an HMAC secret. */
+export const JWKS_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
+export type JwksAlgorithm = (typeof JWKS_ALGORITHMS)[number];
+
+export function parseJwtAlgorithms(value: string | undefined): string[] {
+  return value === undefined ? ['RS256', 'ES256'] : [...new Set(value.split(',').map((alg) => alg.trim()))];
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** Cross-field rules of the JWKS mode (JWKS_URI set) and of the variables only it uses. */
+function jwksProblems(env: EnvironmentVariables): string[] {
+  if (!env.JWKS_URI) {
+    return [
+      ...(env.JWT_ALGORITHMS !== undefined
+        ? ['JWT_ALGORITHMS: only used with JWKS_URI (the shared-secret mode accepts HS256 only)']
+        : []),
+      ...(env.JWT_USER_ID_CLAIM !== undefined
+        ? ['JWT_USER_ID_CLAIM: only used with JWKS_URI (shared-secret tokens carry user_id)']
+        : []),
+    ];
+  }
+  const problems: string[] = [];
+  if (!env.JWT_ISSUER) problems.push('JWT_ISSUER: required when JWKS_URI is set (the issuer the tokens must name)');
+  if (!env.JWT_AUDIENCE)
+    problems.push('JWT_AUDIENCE: required when JWKS_URI is set (the audience the tokens must name)');
+  const refused = parseJwtAlgorithms(env.JWT_ALGORITHMS).filter(
+    (alg) => !(JWKS_ALGORITHMS as readonly string[]).includes(alg),
+  );
+  if (refused.length > 0) {
+    problems.push(
+      `JWT_ALGORITHMS: only asymmetric algorithms are accepted with JWKS_URI (${JWKS_ALGORITHMS.join(', ')}); HS* and none never are`,
+    );
+  }
+  if ((env.NODE_ENV ?? 'development') === 'production' && env.JWKS_URI.startsWith('http:')) {
+    const host = URL.canParse(env.JWKS_URI) ? new URL(env.JWKS_URI).hostname : '';
+    if (!LOOPBACK_HOSTS.has(host))
+      problems.push('JWKS_URI: must be https in production (keys fetched over http can be forged)');
+  }
+  return problems;
+}
+
 export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVariables {
   const env = plainToInstance(EnvironmentVariables, raw, { excludeExtraneousValues: false });
   const problems = describe(validateSync(env, { skipMissingProperties: false }));
-  if ((env.NODE_ENV ?? 'development') === 'production' && !env.JWT_SECRET) {
+  if ((env.NODE_ENV ?? 'development') === 'production' && !env.JWT_SECRET && !env.JWKS_URI) {
     problems.push('JWT_SECRET: must be set in production (at least 32 characters, e.g. `openssl rand -base64 48`)');
   }
+  problems.push(...jwksProblems(env));
   if (problems.length > 0) throw new InvalidEnvironmentError(problems);
   return env;
 }

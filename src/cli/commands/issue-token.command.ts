@@ -1,5 +1,5 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
-import { parseDuration, TokensService } from '../../auth/tokens.service';
+import { parseDuration, TokenIssuingUnavailableError, TokensService } from '../../auth/tokens.service';
 import { DomainError } from '../../common/errors/domain-error';
 import { IdParamDto } from '../../common/validation/id-param.dto';
 import { validateInput } from '../../common/validation/validate-input';
@@ -21,6 +21,7 @@ export class IssueTokenCommand extends CommandRunner {
   }
 
   async run(_args: string[], options: IssueTokenOptions): Promise<void> {
+    if (!this.tokens.canIssue) throw new TokenIssuingUnavailableError();
     const { id } = await validateInput(IdParamDto, { id: options.userId });
     const expiresIn = parseDuration(options.expiresIn);
     if (expiresIn === undefined) throw new Error('--expires-in must be a duration such as 3600, 30m, 1h or 7d');

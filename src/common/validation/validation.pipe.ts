@@ -14,6 +14,27 @@ function flatten(errors: ValidationError[], parent = ''): { field: string; code:
 }
 
 /**
+ * Deepest nesting accepted in a body or query. class-transformer recurses once
+ * per level and overflows the stack at around 1,500 levels (a 500); nothing in
+ * the contract needs more than a few.
+ */
+export const MAX_INPUT_DEPTH = 64;
+
+/** True when `value` nests objects or arrays deeper than `max` levels (iterative: no recursion to overflow). */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Object.values(current)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/**
  * The global pipe: whitelist + forbid unknown fields + transform, with errors in
  * our field format. A body that is not a JSON object (array, string, null, absent)
  * is rejected before class-transformer sees it.
@@ -36,6 +57,11 @@ export class AppValidationPipe extends ValidationPipe {
     if (isDto && (value === null || typeof value !== 'object' || Array.isArray(value))) {
       throw new BadRequestException(
         `The request ${metadata.type === 'body' ? 'body' : metadata.type} must be a JSON object`,
+      );
+    }
+    if (isDto && nestsDeeperThan(value, MAX_INPUT_DEPTH)) {
+      throw new BadRequestException(
+        `The request ${metadata.type === 'query' ? 'query' : 'body'} is nested more than ${MAX_INPUT_DEPTH} levels deep`,
       );
     }
     return super.transform(value, metadata);

@@ -1,0 +1,144 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadAppConfig } from './app-config';
+import { InvalidEnvironmentError } from './env.schema';
+
+const SECRET = 'a-production-secret-that-is-48-characters-long!!';
+
+/** The error loadAppConfig throws for `env`, which must be an InvalidEnvironmentError. */
+function configError(env: Record<string, string | undefined>): InvalidEnvironmentError {
+  let thrown: unknown;
+  try {
+    loadAppConfig(env);
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(InvalidEnvironmentError);
+  return thrown as InvalidEnvironmentError;
+}
+
+describe('loadAppConfig', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'app-config-spec-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const sqlitePath = () => join(dir, 'data', 'app.sqlite');
+
+  describe('production', () => {
+    it('fails without JWT_SECRET, naming JWT_SECRET and printing no value', () => {
+      const dbPassword = 'hunter2-database-password';
+      const error = configError({
+        NODE_ENV: 'production',
+        DATABASE_URL: `postgres://app:${dbPassword}@db.internal:5432/app`,
+      });
+      expect(error.message).toMatch(/JWT_SECRET/);
+      expect(error.problems).toEqual([expect.stringMatching(/^JWT_SECRET: /)]);
+      expect(error.message).not.toContain(dbPassword);
+      expect(error.message).not.toContain('db.internal');
+    });
+
+    it('does not generate a secret file in production', () => {
+      configError({ NODE_ENV: 'production', DATABASE_PATH: sqlitePath() });
+      expect(readdirSync(dir)).toEqual([]);
+    });
+
+    it('starts with a JWT_SECRET from the environment', () => {
+      const config = loadAppConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, DATABASE_PATH: sqlitePath() });
+      expect(config.nodeEnv).toBe('production');
+      expect(config.jwt).toMatchObject({ mode: 'hs256', secret: SECRET, secretSource: 'environment' });
+      expect(readdirSync(dir)).toEqual([]);
+    });
+  });
+
+  describe('invalid variables are named, their values never printed', () => {
+    it('a JWT_SECRET shorter than 32 characters', () => {
+      const shortSecret = 'x'.repeat(9) + '-short-secret-31-chars';
+      expect(shortSecret).toHaveLength(31);
+      const error = configError({ JWT_SECRET: shortSecret, DATABASE_PATH: sqlitePath() });
+      expect(error.problems).toEqual([expect.stringMatching(/^JWT_SECRET: .*32/)]);
+      expect(error.message).not.toContain(shortSecret);
+    });
+
+    it.each(['not-a-port', '70000', '-1', '80.5', ''])('PORT %j', (port) => {
+      const error = configError({ JWT_SECRET: SECRET, DATABASE_PATH: sqlitePath(), PORT: port });
+      expect(error.problems.length).toBeGreaterThan(0);
+      expect(error.problems.every((problem) => problem.startsWith('PORT: '))).toBe(true);
+      if (port.length > 2) expect(error.message).not.toContain(port);
+    });
+
+    it.each([
+      ['mysql', 'mysql://root:mysql-s3cret@db/app'],
+      ['sqlite', 'sqlite:///tmp/app.db'],
+      ['http', 'http://user:http-s3cret@db'],
+      ['a bare path', '/var/lib/app.sqlite'],
+    ])('DATABASE_URL that is not a postgres:// URL (%s)', (_name, url) => {
+      const error = configError({ JWT_SECRET: SECRET, DATABASE_URL: url });
+      expect(error.problems).toEqual([expect.stringMatching(/^DATABASE_URL: .*postgres/)]);
+      expect(error.message).not.toContain(url);
+      expect(error.message).not.toMatch(/s3cret/);
+    });
+
+    it('names every invalid variable at once', () => {
+      const error = configError({ NODE_ENV: 'staging', PORT: 'x', JWT_SECRET: 'short', DATABASE_URL: 'mysql://x' });
+      const named = error.problems.map((problem) => problem.split(':')[0]);
+      expect(new Set(named)).toEqual(new Set(['NODE_ENV', 'PORT', 'JWT_SECRET', 'DATABASE_URL']));
+      expect(error.message).not.toContain('short');
+    });
+
+    it('accepts a postgres:// and a postgresql:// DATABASE_URL', () => {
+      for (const url of ['postgres://u:p@h:5432/d', 'postgresql://u:p@h/d']) {
+        expect(loadAppConfig({ JWT_SECRET: SECRET, DATABASE_URL: url }).db).toMatchObject({ type: 'postgres', url });
+      }
+    });
+  });
+
+  describe('development without JWT_SECRET', () => {
+    it('creates a secret file in the data folder and reuses it', () => {
+      const first = loadAppConfig({ NODE_ENV: 'development', DATABASE_PATH: sqlitePath() });
+      expect(first.jwt).toMatchObject({ mode: 'hs256', secretSource: 'generated-file' });
+      const secret = first.jwt.mode === 'hs256' ? first.jwt.secret : '';
+      expect(secret.length).toBeGreaterThanOrEqual(32);
+
+      const file = join(dir, 'data', '.jwt-secret');
+      expect(readFileSync(file, 'utf8').trim()).toBe(secret);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+
+      const second = loadAppConfig({ DATABASE_PATH: sqlitePath() });
+      expect(second.jwt).toMatchObject({ secret, secretSource: 'generated-file' });
+    });
+
+    it('replaces a secret file too short to be a secret', () => {
+      const file = join(dir, '.jwt-secret');
+      writeFileSync(file, 'short\n');
+      const config = loadAppConfig({ DATABASE_PATH: join(dir, 'app.sqlite') });
+      const secret = config.jwt.mode === 'hs256' ? config.jwt.secret : '';
+      expect(secret).not.toBe('short');
+      expect(secret.length).toBeGreaterThanOrEqual(32);
+      expect(readFileSync(file, 'utf8').trim()).toBe(secret);
+    });
+
+    it('prefers JWT_SECRET from the environment and writes no file', () => {
+      const config = loadAppConfig({ DATABASE_PATH: sqlitePath(), JWT_SECRET: SECRET });
+      expect(config.jwt).toMatchObject({ secret: SECRET, secretSource: 'environment' });
+      expect(readdirSync(dir)).toEqual([]);
+    });
+  });
+
+  describe('the result', () => {
+    it('is typed with defaults and frozen', () => {
+      const config = loadAppConfig({ JWT_SECRET: SECRET, DATABASE_PATH: sqlitePath(), PORT: '8080' });
+      expect(config.http).toMatchObject({ port: 8080, bodyLimitBytes: 64 * 1024 });
+      expect(config.db).toMatchObject({ type: 'sqlite', path: sqlitePath() });
+      expect(config.jwt).toMatchObject({ clockToleranceSeconds: 30 });
+      expect(Object.isFrozen(config)).toBe(true);
+      expect(Object.isFrozen(config.jwt)).toBe(true);
+      expect(() => {
+        (config.http as { port: number }).port = 1;
+      }).toThrow(TypeError);
+    });
+  });
+});

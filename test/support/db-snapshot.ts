@@ -1,0 +1,59 @@
+import { DataSource } from 'typeorm';
+
+export const SNAPSHOT_TABLES = ['users', 'social_associations', 'audit_events'] as const;
+export type SnapshotTable = (typeof SNAPSHOT_TABLES)[number];
+export type Row = Record<string, unknown>;
+
+/** Every row of every table, by table, keyed by id, each row serialized for exact comparison. */
+export type DbSnapshot = Record<SnapshotTable, Map<number, string>>;
+
+export interface TableDiff {
+  added: Row[];
+  removed: Row[];
+  changed: { before: Row; after: Row }[];
+}
+export type DbDiff = Record<SnapshotTable, TableDiff>;
+
+/** Reads every row of users, social_associations and audit_events (the whole state of the service). */
+export async function snapshot(dataSource: DataSource): Promise<DbSnapshot> {
+  const [users, associations, audit] = await Promise.all(
+    SNAPSHOT_TABLES.map((table) => dataSource.query<Row[]>(`SELECT * FROM ${table} ORDER BY id`)),
+  );
+  const byId = (rows: Row[]): Map<number, string> => new Map(rows.map((row) => [Number(row.id), JSON.stringify(row)]));
+  return { users: byId(users), social_associations: byId(associations), audit_events: byId(audit) };
+}
+
+export function diff(before: DbSnapshot, after: DbSnapshot): DbDiff {
+  const result = {} as DbDiff;
+  for (const table of SNAPSHOT_TABLES) {
+    const tableDiff: TableDiff = { added: [], removed: [], changed: [] };
+    for (const [id, row] of after[table]) {
+      const old = before[table].get(id);
+      if (old === undefined) tableDiff.added.push(JSON.parse(row) as Row);
+      else if (old !== row) tableDiff.changed.push({ before: JSON.parse(old) as Row, after: JSON.parse(row) as Row });
+    }
+    for (const [id, row] of before[table]) {
+      if (!after[table].has(id)) tableDiff.removed.push(JSON.parse(row) as Row);
+    }
+    result[table] = tableDiff;
+  }
+  return result;
+}
+
+/** True when nothing was added, removed or changed. */
+export function isEmptyDiff(d: DbDiff): boolean {
+  return SNAPSHOT_TABLES.every(
+    (table) => !d[table].added.length && !d[table].removed.length && !d[table].changed.length,
+  );
+}
+
+/** A compact description of a diff for assertion messages. */
+export function describeDiff(d: DbDiff): string {
+  return JSON.stringify(
+    Object.fromEntries(
+      SNAPSHOT_TABLES.filter(
+        (table) => d[table].added.length || d[table].removed.length || d[table].changed.length,
+      ).map((table) => [table, d[table]]),
+    ),
+  );
+}
