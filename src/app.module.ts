@@ -1,8 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { JwtAuthGuard } from './auth/jwt-auth.guard';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
+import { ShutdownDrain } from './common/http/shutdown-drain';
+import { RateLimitGuard } from './common/rate-limit/rate-limit.guard';
+import { RateLimitModule } from './common/rate-limit/rate-limit.module';
 import { AppValidationPipe } from './common/validation/validation.pipe';
 import { AppConfig } from './config/app-config';
 import { AppConfigModule } from './config/config.module';
@@ -14,6 +18,7 @@ import { UsersModule } from './users/users.module';
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
+    const rateLimited = config.rateLimit.perMinute > 0;
     return {
       module: AppModule,
       imports: [
@@ -22,12 +27,17 @@ export class AppModule {
         AuthModule,
         UsersModule,
         SocialAssociationsModule,
+        AuditModule,
         HealthModule,
+        ...(rateLimited ? [RateLimitModule.forRoot()] : []),
       ],
       providers: [
+        // Global guards run in this order: the rate limit needs the caller that JwtAuthGuard found.
         { provide: APP_GUARD, useClass: JwtAuthGuard },
+        ...(rateLimited ? [{ provide: APP_GUARD, useClass: RateLimitGuard }] : []),
         { provide: APP_PIPE, useClass: AppValidationPipe },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        ShutdownDrain,
       ],
     };
   }

@@ -1,8 +1,11 @@
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { FastifyReply, FastifyRequest, LogController } from 'fastify';
+import { FastifyError, FastifyReply, FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { AppConfig } from './config/app-config';
 import { REQUEST_ID_HEADER, requestIdFor } from './common/http/request-id';
+import { corsOptions, registerSecurityHeaders } from './common/http/security-headers';
+import { sendProblem } from './common/errors/problem-details.filter';
+import { setupOpenApi } from './openapi/openapi';
 
 /** One log line per request, written when it completes: no headers, so never the token. */
 class RequestLogController extends LogController {
@@ -20,20 +23,56 @@ class RequestLogController extends LogController {
   }
 }
 
-/** The Fastify instance behind Nest: request ids, body limit, trailing slashes, one log line per request. */
+/** Knows when Nest starts to shut down (before the listener closes), so requests can be turned away. */
+class AppFastifyAdapter extends FastifyAdapter {
+  draining = false;
+
+  override beforeClose(): void {
+    this.draining = true;
+    super.beforeClose();
+  }
+}
+
+/**
+ * The Fastify instance behind Nest: request ids, body limit, trailing slashes, one
+ * log line per request, security headers, and a 503 for requests that arrive
+ * while the application shuts down.
+ */
 export function createFastifyAdapter(config: AppConfig, logger: Logger): FastifyAdapter {
-  const adapter = new FastifyAdapter({
+  const adapter = new AppFastifyAdapter({
     loggerInstance: logger,
     logController: new RequestLogController(),
     genReqId: requestIdFor,
     bodyLimit: config.http.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true },
-    return503OnClosing: true,
+    // Off, because the hook below answers those requests itself, as problem+json.
+    return503OnClosing: false,
+    // Errors Fastify raises before routing (bad percent-encoding, a path parameter
+    // longer than maxParamLength): problem+json like every other error, not Fastify's JSON.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      void reply.header(REQUEST_ID_HEADER, request.id);
+      const status = error.code === 'FST_ERR_ASYNC_CONSTRAINT' ? 500 : 400;
+      const detail = status === 500 ? 'An unexpected error occurred' : 'The request URL is malformed';
+      const code = status === 500 ? 'server_error' : 'invalid';
+      sendProblem(request, reply, { status, detail, errors: [{ code, message: detail }] });
+    },
   });
   const fastify = adapter.getInstance();
+  registerSecurityHeaders(fastify);
 
   fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
+    if (adapter.draining) {
+      // Shutting down: requests already running finish, new ones go elsewhere.
+      const detail = 'The service is shutting down; retry the request';
+      sendProblem(request, reply, { status: 503, detail, errors: [{ code: 'service_unavailable', message: detail }] });
+      return reply;
+    }
+  });
+  // While shutting down, every answer (503s and requests that were already running)
+  // closes its connection, so no client sends another request on it.
+  fastify.addHook('onSend', async (_request: FastifyRequest, reply: FastifyReply) => {
+    if (adapter.draining) void reply.header('connection', 'close');
   });
   // JSON only. An empty body counts as no body, so DELETE with a Content-Type
   // header and nothing else falls back to the query string.
@@ -51,5 +90,10 @@ export function createFastifyAdapter(config: AppConfig, logger: Logger): Fastify
 
 /** Everything main.ts and the e2e tests must share. */
 export function configureApp(app: NestFastifyApplication): void {
-  app.enableShutdownHooks();
+  const { http } = app.get(AppConfig);
+  if (http.corsOrigins.length > 0) app.enableCors(corsOptions(http));
+  // On SIGTERM/SIGINT: new requests get 503 with Connection: close, in-flight ones
+  // finish, the listener closes, then the database; the process exits 0.
+  app.enableShutdownHooks([], { useProcessExit: true });
+  setupOpenApi(app);
 }

@@ -1,11 +1,13 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-export type AuditAction = 'social_association.created' | 'social_association.deleted';
+export const AUDIT_ACTIONS = ['social_association.created', 'social_association.deleted'] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** Append-only record of every change to a social association. */
 @Entity({ name: 'audit_events' })
 @Index('ix_audit_events_target_user_id_id', ['targetUserId', 'id'])
 @Index('ix_audit_events_occurred_at', ['occurredAt'])
+@Index('ix_audit_events_provider_id', ['provider', 'id'])
 export class AuditEvent {
   @PrimaryGeneratedColumn()
   id!: number;

@@ -1,6 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { FieldValidationError } from '../common/errors/problem';
 import { AuditAction, AuditEvent } from './audit-event.entity';
+import { AuditEventsRepository } from './audit-events.repository';
+import { decodeCursor, encodeCursor } from './audit-cursor';
+import { AuditEventDto, AuditEventPageDto } from './dto/audit-event.dto';
+import { ListAuditEventsQueryDto } from './dto/list-audit-events.query.dto';
 
 export interface AuditRecord {
   actorUserId: number | null;
@@ -11,13 +16,55 @@ export interface AuditRecord {
   requestId: string | null;
 }
 
+export const DEFAULT_AUDIT_PAGE_SIZE = 50;
+
 /**
  * Writes audit events. It takes the caller's transaction manager: the event
  * commits or rolls back with the change it describes, so neither exists alone.
+ * Reads them back for admins, newest first, a page at a time.
  */
 @Injectable()
 export class AuditService {
+  constructor(private readonly events: AuditEventsRepository) {}
+
   async record(manager: EntityManager, record: AuditRecord): Promise<void> {
     await manager.insert(AuditEvent, record);
   }
+
+  async list(query: ListAuditEventsQueryDto): Promise<AuditEventPageDto> {
+    const since = query.since === undefined ? undefined : new Date(query.since);
+    const until = query.until === undefined ? undefined : new Date(query.until);
+    if (since && until && until <= since) {
+      throw FieldValidationError.of('until', 'until must be later than since');
+    }
+    const limit = query.limit ?? DEFAULT_AUDIT_PAGE_SIZE;
+    // One more than asked: its presence says whether there is a next page.
+    const events = await this.events.list({
+      targetUserId: query.user_id,
+      provider: query.provider,
+      since,
+      until,
+      beforeId: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+      limit: limit + 1,
+    });
+    const page = events.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      results: page.map(toAuditEventDto),
+      next: events.length > limit && last ? encodeCursor(last.id) : null,
+    };
+  }
+}
+
+function toAuditEventDto(event: AuditEvent): AuditEventDto {
+  return {
+    id: event.id,
+    occurred_at: event.occurredAt.toISOString(),
+    actor_user_id: event.actorUserId,
+    action: event.action,
+    target_user_id: event.targetUserId,
+    provider: event.provider,
+    ext_id: event.extId,
+    request_id: event.requestId,
+  };
 }

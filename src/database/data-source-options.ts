@@ -19,9 +19,21 @@ export function buildDataSourceOptions(config: AppConfig): DataSourceOptions {
       type: 'postgres',
       url: db.url,
       poolSize: db.poolSize,
-      // Fail fast instead of queueing forever when the database is unreachable.
-      connectTimeoutMS: 5000,
-      extra: { max: db.poolSize, connectionTimeoutMillis: 5000 },
+      // Fail fast instead of hanging when the database is unreachable or stuck: waiting
+      // for a pooled connection (or opening one), a statement on the server, and the
+      // round trip on the client are each bounded by the configured timeout. A request
+      // then fails with 503 (see isDatabaseUnavailable) and the pool reconnects on its own.
+      connectTimeoutMS: db.timeoutMs,
+      extra: {
+        max: db.poolSize,
+        connectionTimeoutMillis: db.timeoutMs,
+        statement_timeout: db.timeoutMs,
+        // A second longer on the client: the server's statement timeout decides first, so a
+        // request is never answered 503 for a write the server then commits.
+        query_timeout: db.timeoutMs + 1000,
+        // Notice a peer that vanished without closing the connection.
+        keepAlive: true,
+      },
     };
   }
   mkdirSync(dirname(db.path), { recursive: true });

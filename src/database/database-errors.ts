@@ -34,6 +34,7 @@ const UNAVAILABLE_CODES = new Set([
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now
   '53300', // too_many_connections
+  '57014', // query_canceled: statement_timeout (DATABASE_TIMEOUT_MS) elapsed
   'SQLITE_BUSY',
 ]);
 
@@ -42,6 +43,8 @@ const UNAVAILABLE_MESSAGES = [
   'timeout exceeded when trying to connect',
   'Client has encountered a connection error',
   'Connection is not established',
+  'Query read timeout',
+  'not queryable',
 ];
 
 /** True when the error says the database could not be reached, not that the query was wrong. */

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
 import { buildDataSourceOptions } from './data-source-options';
+import { PreparedStatements } from './prepared-statements';
 import { TransactionRunner } from './transactions';
 
 @Global()
@@ -17,7 +18,7 @@ import { TransactionRunner } from './transactions';
       }),
     }),
   ],
-  providers: [TransactionRunner],
-  exports: [TransactionRunner],
+  providers: [TransactionRunner, PreparedStatements],
+  exports: [TransactionRunner, PreparedStatements],
 })
 export class DatabaseModule {}

@@ -22,17 +22,28 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export interface TestAppOptions {
+  /** Rewrites the PostgreSQL URL of the fresh database (e.g. to reach it through a proxy). */
+  databaseUrl?: (url: string) => string;
+}
+
 /**
  * Boots the real application, the way main.ts does, on a fresh database and a
- * random local port. `env` adds or overrides configuration variables.
+ * random local port. `env` adds or overrides configuration variables. Rate
+ * limiting is off unless `env` sets RATE_LIMIT_PER_MINUTE.
  */
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function createTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase();
+  const databaseEnv = { ...database.env };
+  if (databaseEnv.DATABASE_URL && options.databaseUrl) {
+    databaseEnv.DATABASE_URL = options.databaseUrl(databaseEnv.DATABASE_URL);
+  }
   const config = loadAppConfig({
     NODE_ENV: 'test',
     JWT_SECRET: TEST_JWT_SECRET,
     LOG_LEVEL: 'silent',
-    ...database.env,
+    RATE_LIMIT_PER_MINUTE: '0',
+    ...databaseEnv,
     ...env,
   });
   const app = await NestFactory.create<NestFastifyApplication>(

@@ -17,15 +17,23 @@ export const STATUS_BY_CODE = {
 
 export type DomainErrorCode = keyof typeof STATUS_BY_CODE;
 
+/**
+ * An expected failure, answered as a 4xx: it is never debugged, so it is built
+ * without a stack trace (as withoutStackTrace does; a constructor cannot call it before super).
+ */
 export class DomainError extends Error {
-  constructor(
-    readonly code: DomainErrorCode,
-    message: string,
-    /** The request field the error is about, when there is one (becomes `errors[].field`). */
-    readonly field?: string,
-  ) {
+  readonly code: DomainErrorCode;
+  /** The request field the error is about, when there is one (becomes `errors[].field`). */
+  readonly field?: string;
+
+  constructor(code: DomainErrorCode, message: string, field?: string) {
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = stackTraceLimit;
     this.name = 'DomainError';
+    this.code = code;
+    this.field = field;
   }
 
   get status(): HttpStatus {

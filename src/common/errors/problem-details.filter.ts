@@ -60,7 +60,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      const detail = httpExceptionDetail(exception);
+      // Nest's "Cannot GET /path?query" for unknown routes would echo the query string (it may hold secrets).
+      const detail =
+        status === 404 && exception.message.startsWith('Cannot ')
+          ? `No route ${request.method} ${request.url.split('?')[0]}`
+          : httpExceptionDetail(exception);
       return { status, detail, errors: [{ code: CODE_BY_STATUS[status] ?? 'error', message: detail }] };
     }
     if (exception instanceof QueryFailedError && isUniqueViolation(exception)) {

@@ -1,7 +1,15 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { IsInt, IsString, Matches, MaxLength, MinLength, ValidateBy, ValidationOptions } from 'class-validator';
-import { parseId } from './ids';
+import { IsInt, IsString, Matches, Max, Min, ValidateBy, ValidateIf, ValidationOptions } from 'class-validator';
+import { MAX_ID, parseId } from './ids';
+
+/**
+ * Optional, but not nullable: skips validation only when the field is absent.
+ * (class-validator's IsOptional also lets `null` through, which these fields don't accept.)
+ */
+export function IsOmittable(): PropertyDecorator {
+  return ValidateIf((_object: object, value: unknown) => value !== undefined);
+}
 
 export const PROVIDER_SLUG = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 
@@ -34,16 +42,30 @@ export function IsExtId(): PropertyDecorator {
       typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? String(value) : value,
     ),
     IsString({ message }),
-    MinLength(1, { message }),
-    MaxLength(255, { message }),
     IsPlainText({ message }),
+    // Code points, as PostgreSQL's varchar(255) counts them (MaxLength discounts U+FE0F & co.).
+    ValidateBy(
+      { name: 'extIdLength', validator: { validate: (value: unknown) => isLengthInCodePoints(value, 1, 255) } },
+      { message },
+    ),
   );
+}
+
+/** Length in Unicode code points, the unit of PostgreSQL's varchar(n) limit. */
+function isLengthInCodePoints(value: unknown, min: number, max: number): boolean {
+  if (typeof value !== 'string') return false;
+  const length = [...value].length;
+  return length >= min && length <= max;
 }
 
 /** A positive int32 id, given as a number or as decimal digits (query strings, the official client's strings). */
 export function IsId(field: string): PropertyDecorator {
+  const message = `${field} must be a positive integer (1 to 2147483647)`;
   return applyDecorators(
     Transform(({ value }: { value: unknown }) => parseId(value) ?? value),
-    IsInt({ message: `${field} must be a positive integer (1 to 2147483647)` }),
+    IsInt({ message }),
+    // Integers out of range (0, -1, 2147483648) are left as they are by the transform.
+    Min(1, { message }),
+    Max(MAX_ID, { message }),
   );
 }

@@ -1,0 +1,114 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsInt, IsOptional, Max, Min, ValidateBy } from 'class-validator';
+import { IsId, IsProviderSlug } from '../../common/validation/decorators';
+import { OPENAPI_PROVIDER, OPENAPI_USER_ID } from '../../openapi/schemas';
+import { decodeCursor } from '../audit-cursor';
+
+/** An ISO-8601 date-time with a zone: `2025-01-31T12:00:00Z`, `2025-01-31T13:00:00.250+01:00`. */
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
+
+/** True for a real instant in DATE_TIME form (no 2025-02-30, no 24:00, no +25:00). */
+export function isDateTime(value: unknown): value is string {
+  const match = typeof value === 'string' ? DATE_TIME.exec(value) : null;
+  if (!match) return false;
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = match
+    .slice(1)
+    .map((part) => Number(part ?? 0));
+  return (
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= daysInMonth(year, month) &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    offsetHours <= 23 &&
+    offsetMinutes <= 59
+  );
+}
+
+function IsDateTime(field: string): PropertyDecorator {
+  return ValidateBy(
+    { name: 'isDateTime', validator: { validate: isDateTime } },
+    { message: `${field} must be an ISO-8601 date-time with a time zone, e.g. 2025-01-31T12:00:00Z` },
+  );
+}
+
+/**
+ * A `+02:00` offset arrives as ` 02:00` when the client did not percent-encode
+ * the `+` (form encoding reads it as a space): put the sign back.
+ */
+const restorePlusOffset = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' ? value.replace(/ (\d{2}:\d{2})$/, '+$1') : value;
+
+const toInt = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^-?\d{1,10}$/.test(value) ? Number(value) : value;
+
+/**
+ * Query of GET /api/v2/audit/social-associations/. Filters combine with AND;
+ * the time window is [since, until). `cursor` is the `next` of the previous page,
+ * asked with the same filters.
+ */
+export class ListAuditEventsQueryDto {
+  @ApiPropertyOptional({ ...OPENAPI_USER_ID, description: 'Only events about this user (`target_user_id`)' })
+  @IsOptional()
+  @IsId('user_id')
+  user_id?: number;
+
+  @ApiPropertyOptional({ ...OPENAPI_PROVIDER, description: 'Only events about identities of this provider' })
+  @IsOptional()
+  @IsProviderSlug()
+  provider?: string;
+
+  @ApiPropertyOptional({
+    type: 'string',
+    format: 'date-time',
+    description: 'Only events at or after this instant (ISO-8601 with a time zone)',
+    example: '2025-01-31T00:00:00Z',
+  })
+  @IsOptional()
+  @Transform(restorePlusOffset)
+  @IsDateTime('since')
+  since?: string;
+
+  @ApiPropertyOptional({
+    type: 'string',
+    format: 'date-time',
+    description: 'Only events before this instant (ISO-8601 with a time zone)',
+    example: '2025-02-01T00:00:00Z',
+  })
+  @IsOptional()
+  @Transform(restorePlusOffset)
+  @IsDateTime('until')
+  until?: string;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 50, description: 'Page size' })
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'limit must be an integer from 1 to 100' })
+  @Min(1, { message: 'limit must be an integer from 1 to 100' })
+  @Max(100, { message: 'limit must be an integer from 1 to 100' })
+  limit?: number;
+
+  @ApiPropertyOptional({
+    type: 'string',
+    pattern: '^[A-Za-z0-9_-]{1,16}$',
+    description: '`next` of the previous page (opaque); ask it with the same filters',
+    example: 'MTIz',
+  })
+  @IsOptional()
+  @ValidateBy(
+    {
+      name: 'isCursor',
+      validator: { validate: (value: unknown) => typeof value === 'string' && decodeCursor(value) !== undefined },
+    },
+    { message: 'cursor must be the `next` value of a previous page' },
+  )
+  cursor?: string;
+}

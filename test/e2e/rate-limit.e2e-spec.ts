@@ -1,0 +1,86 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestApp, TestApp } from '../support/create-test-app';
+import { factories } from '../support/factories';
+import { request, TestResponse } from '../support/http';
+import { expectProblem } from '../support/problem';
+import { tokenFor } from '../support/tokens';
+
+/** Apps booted by the current test, closed after it: each test counts from zero. */
+const apps: TestApp[] = [];
+async function boot(env: Record<string, string>): Promise<TestApp> {
+  const t = await createTestApp(env);
+  apps.push(t);
+  return t;
+}
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((t) => t.close()));
+});
+
+const me = (t: TestApp, token: string): Promise<TestResponse> =>
+  request(t.baseUrl, 'GET', '/api/v2/user/me/', { token });
+/** A route open to anonymous callers. */
+const publicList = (t: TestApp, userId: number): Promise<TestResponse> =>
+  request(t.baseUrl, 'GET', `/api/v2/user/${userId}/provider/`);
+
+function expectThrottled(res: TestResponse): void {
+  expectProblem(res, 429, { code: 'throttled', detail: /^Too many requests; retry in \d+ seconds?$/ });
+  const retryAfter = Number(res.headers.get('retry-after'));
+  expect(Number.isInteger(retryAfter), `Retry-After: ${res.headers.get('retry-after')}`).toBe(true);
+  expect(retryAfter).toBeGreaterThanOrEqual(1);
+  expect(retryAfter).toBeLessThanOrEqual(60);
+}
+
+describe('rate limiting (in memory)', () => {
+  it('429 problem+json with Retry-After once a user is over RATE_LIMIT_PER_MINUTE', async () => {
+    const t = await boot({ RATE_LIMIT_PER_MINUTE: '3' });
+    const user = await factories(t).makeUser();
+    const token = tokenFor(user.id);
+    for (let i = 0; i < 3; i++) {
+      const res = await me(t, token);
+      expect(res.status, res.text).toBe(200);
+      expect(res.headers.get('x-ratelimit-limit')).toBe('3');
+      expect(res.headers.get('x-ratelimit-remaining')).toBe(String(2 - i));
+    }
+    expectThrottled(await me(t, token));
+    expectThrottled(await me(t, token));
+  });
+
+  it('one budget per user across routes; other users and anonymous callers keep theirs', async () => {
+    const t = await boot({ RATE_LIMIT_PER_MINUTE: '3' });
+    const f = factories(t);
+    const [a, b] = [await f.makeUser(), await f.makeUser()];
+    expect((await me(t, tokenFor(a.id))).status).toBe(200);
+    expect((await request(t.baseUrl, 'GET', `/api/v2/user/${a.id}/provider/`, { token: tokenFor(a.id) })).status).toBe(
+      200,
+    );
+    expect((await request(t.baseUrl, 'GET', '/api/v2/user/provider/', { token: tokenFor(a.id) })).status).toBe(200);
+    expectThrottled(await me(t, tokenFor(a.id)));
+
+    // Same address, other callers: untouched by a's budget.
+    expect((await me(t, tokenFor(b.id))).status).toBe(200);
+    for (let i = 0; i < 3; i++) expect((await publicList(t, a.id)).status).toBe(200);
+    expectThrottled(await publicList(t, a.id));
+    // The address is now over its budget, and b is still not.
+    expect((await me(t, tokenFor(b.id))).status).toBe(200);
+  });
+
+  it('health routes are never throttled', async () => {
+    const t = await boot({ RATE_LIMIT_PER_MINUTE: '1' });
+    for (let i = 0; i < 5; i++) {
+      expect((await request(t.baseUrl, 'GET', '/health/live')).status).toBe(200);
+      expect((await request(t.baseUrl, 'GET', '/health/ready')).status).toBe(200);
+    }
+    expect((await publicList(t, 1)).status).toBe(404);
+    expectThrottled(await publicList(t, 1));
+  });
+
+  it('RATE_LIMIT_PER_MINUTE=0 turns it off (the test harness default)', async () => {
+    const t = await boot({});
+    expect(t.config.rateLimit.perMinute).toBe(0);
+    for (let i = 0; i < 20; i++) {
+      const res = await publicList(t, 1);
+      expect(res.status).toBe(404);
+      expect(res.headers.get('x-ratelimit-limit')).toBeNull();
+    }
+  });
+});

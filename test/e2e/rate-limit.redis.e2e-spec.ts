@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createTestApp, TestApp } from '../support/create-test-app';
+import { factories } from '../support/factories';
+import { request, TestResponse } from '../support/http';
+import { expectProblem } from '../support/problem';
+import { tokenFor } from '../support/tokens';
+
+/** Apps booted by the current test, closed after it: each test counts from zero. */
+const apps: TestApp[] = [];
+async function boot(env: Record<string, string>): Promise<TestApp> {
+  const t = await createTestApp(env);
+  apps.push(t);
+  return t;
+}
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((t) => t.close()));
+});
+
+const me = (t: TestApp, token: string): Promise<TestResponse> =>
+  request(t.baseUrl, 'GET', '/api/v2/user/me/', { token });
+/** A route open to anonymous callers. */
+const publicList = (t: TestApp, userId: number): Promise<TestResponse> =>
+  request(t.baseUrl, 'GET', `/api/v2/user/${userId}/provider/`);
+
+function expectThrottled(res: TestResponse): void {
+  expectProblem(res, 429, { code: 'throttled', detail: /^Too many requests; retry in \d+ seconds?$/ });
+  const retryAfter = Number(res.headers.get('retry-after'));
+  expect(Number.isInteger(retryAfter), `Retry-After: ${res.headers.get('retry-after')}`).toBe(true);
+  expect(retryAfter).toBeGreaterThanOrEqual(1);
+  expect(retryAfter).toBeLessThanOrEqual(60);
+}
+
+const REDIS_URL = process.env.REDIS_URL ?? '';
+
+/** Runs when REDIS_URL is set (CI sets it; see vitest.config.mts). */
+describe('rate limiting (Redis, shared by every instance)', () => {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true });
+  let prefix: string;
+
+  afterEach(async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+  });
+  afterAll(() => redis.disconnect());
+
+  it('two instances on one REDIS_URL share each budget; the counters live in Redis', async () => {
+    prefix = `test:${randomUUID()}:`;
+    const env = { RATE_LIMIT_PER_MINUTE: '3', REDIS_URL: REDIS_URL ?? '', REDIS_KEY_PREFIX: prefix };
+    const [one, two] = [await boot(env), await boot(env)];
+
+    expect((await publicList(one, 1)).status).toBe(404);
+    expect((await publicList(two, 1)).status).toBe(404);
+    expect((await publicList(one, 1)).status).toBe(404);
+    expectThrottled(await publicList(two, 1));
+    expectThrottled(await publicList(one, 1));
+
+    // A user's budget is separate from the address's, and shared too.
+    const [userOne, userTwo] = [await factories(one).makeUser(), await factories(two).makeUser()];
+    expect(userOne.id).toBe(userTwo.id); // fresh databases: the same id, so the same caller
+    const token = tokenFor(userOne.id);
+    expect((await me(one, token)).status).toBe(200);
+    expect((await me(two, token)).status).toBe(200);
+    expect((await me(two, token)).status).toBe(200);
+    expectThrottled(await me(one, token));
+
+    const keys = (await redis.keys(`${prefix}*`)).sort();
+    expect(keys).toEqual([
+      `${prefix}rate-limit:{default:ip:127.0.0.1}:hits`,
+      `${prefix}rate-limit:{default:user:${userOne.id}}:hits`,
+    ]);
+    const ttl = await redis.pttl(keys[0]);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+
+  it('Redis unreachable: the service starts and lets requests through (fail open)', async () => {
+    prefix = `test:${randomUUID()}:`;
+    // Nothing listens on port 1.
+    const t = await boot({ RATE_LIMIT_PER_MINUTE: '1', REDIS_URL: 'redis://127.0.0.1:1', REDIS_KEY_PREFIX: prefix });
+    for (let i = 0; i < 3; i++) expect((await publicList(t, 1)).status).toBe(404);
+  });
+});

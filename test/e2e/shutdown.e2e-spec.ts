@@ -1,0 +1,262 @@
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, ClientRequest, request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_JWT_SECRET } from '../support/create-test-app';
+import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { tokenFor } from '../support/tokens';
+
+/** The repository (vitest runs from it). */
+const ROOT = resolve(process.cwd());
+
+interface Outcome {
+  status?: number;
+  connection?: string;
+  body?: string;
+  error?: string;
+}
+
+/** One request on `agent` (keep-alive) or on a connection of its own; never rejects. */
+function send(
+  port: number,
+  method: string,
+  path: string,
+  options: { agent?: Agent; token?: string; body?: string } = {},
+): Promise<Outcome> {
+  return new Promise((done) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        agent: options.agent ?? false,
+        headers: {
+          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+          ...(options.body ? { 'content-type': 'application/json' } : {}),
+        },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => done({ status: res.statusCode, connection: res.headers.connection, body }));
+        res.on('error', (error: NodeJS.ErrnoException) => done({ error: error.code ?? error.message }));
+      },
+    );
+    req.on('error', (error: NodeJS.ErrnoException) => done({ error: error.code ?? error.message }));
+    req.end(options.body);
+  });
+}
+
+/**
+ * A request whose body arrives in two parts: in flight from `started` (the server
+ * has taken its headers: it answered `100 Continue`) until `finish()` sends the rest.
+ */
+function slowRequest(port: number, path: string, token: string, body: string) {
+  let req!: ClientRequest;
+  let markStarted!: () => void;
+  const started = new Promise<void>((resolve) => (markStarted = resolve));
+  const outcome = new Promise<Outcome>((done) => {
+    req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path,
+        agent: new Agent({ keepAlive: true }),
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          expect: '100-continue',
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => done({ status: res.statusCode, connection: res.headers.connection, body: text }));
+      },
+    );
+    req.on('error', (error: NodeJS.ErrnoException) => done({ error: error.code ?? error.message }));
+    req.on('continue', () => {
+      req.write(body.slice(0, 10));
+      markStarted();
+    });
+    req.flushHeaders();
+  });
+  return { started, outcome, finish: () => req.end(body.slice(10)) };
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await sleep(10);
+}
+
+/** SHUTDOWN_DRAIN_MS of the server: how long it answers 503 before closing the listener. */
+const DRAIN_MS = 1000;
+
+const isReset = (outcome: Outcome): boolean => outcome.error !== undefined && outcome.error !== 'ECONNREFUSED';
+
+/**
+ * The built server (tsc output, as in production) in a child process: SIGTERM
+ * while requests are running and more keep coming.
+ */
+describe('SIGTERM under load', () => {
+  let outDir: string;
+  let database: TestDatabase;
+  let server: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    outDir = mkdtempSync(join(tmpdir(), 'social-associations-build-'));
+    // Into a directory of its own, not dist/: other test files may use dist/ meanwhile.
+    execFileSync(
+      join(ROOT, 'node_modules/.bin/tsc'),
+      ['-p', 'tsconfig.build.json', '--outDir', outDir, '--tsBuildInfoFile', join(outDir, '.tsbuildinfo'), '--noCheck'],
+      { cwd: ROOT, stdio: 'pipe' },
+    );
+    database = await createTestDatabase();
+  }, 180_000);
+
+  afterAll(async () => {
+    if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+    await database?.drop();
+    if (outDir) rmSync(outDir, { recursive: true, force: true });
+  });
+
+  async function startServer(): Promise<{
+    port: number;
+    logs: Record<string, unknown>[];
+    exited: Promise<number | null>;
+  }> {
+    const child = spawn(process.execPath, [join(outDir, 'src/main.js')], {
+      cwd: outDir,
+      env: {
+        PATH: process.env.PATH,
+        NODE_PATH: join(ROOT, 'node_modules'),
+        NODE_ENV: 'production',
+        JWT_SECRET: TEST_JWT_SECRET,
+        HOST: '127.0.0.1',
+        PORT: '0',
+        LOG_LEVEL: 'info',
+        SHUTDOWN_DRAIN_MS: String(DRAIN_MS),
+        ...database.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    server = child;
+    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    const logs: Record<string, unknown>[] = [];
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const port = await new Promise<number>((done, fail) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        let entry: Record<string, unknown>;
+        try {
+          entry = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          return;
+        }
+        logs.push(entry);
+        if (entry.msg === 'social associations service listening') done(Number(new URL(String(entry.url)).port));
+      });
+      void exited.then((code) => fail(new Error(`server exited with ${code} before listening: ${stderr}`)));
+    });
+    return { port, logs, exited };
+  }
+
+  async function seedUser(): Promise<number> {
+    const dataSource = new DataSource(
+      database.kind === 'postgres'
+        ? { type: 'postgres', url: database.env.DATABASE_URL }
+        : { type: 'better-sqlite3', database: database.env.DATABASE_PATH },
+    );
+    await dataSource.initialize();
+    try {
+      await dataSource.query("INSERT INTO users (username) VALUES ('shutdown-test')");
+      const rows: { id: number | string }[] = await dataSource.query(
+        "SELECT id FROM users WHERE username = 'shutdown-test'",
+      );
+      return Number(rows[0].id);
+    } finally {
+      await dataSource.destroy();
+    }
+  }
+
+  it('in-flight requests finish, new ones get 503 then are refused, no connection is reset, exit code 0', async () => {
+    const { port, logs, exited } = await startServer();
+    const userId = await seedUser();
+    const token = tokenFor(userId);
+    const path = `/api/v2/user/${userId}/provider/`;
+
+    // Load: keep-alive clients, each sending its next request as soon as the last is
+    // answered, until the server says 503 (as a load balancer takes an instance out).
+    let loading = true;
+    const load: Outcome[] = [];
+    const workers = Array.from({ length: 6 }, async () => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      while (loading) {
+        const outcome = await send(port, 'GET', path, { agent, token });
+        load.push(outcome);
+        if (outcome.error || outcome.status === 503) break;
+      }
+      agent.destroy();
+    });
+    // In flight: requests whose bodies are still arriving when the signal comes.
+    const slow = Array.from({ length: 8 }, (_, i) =>
+      slowRequest(port, path, token, JSON.stringify({ provider: 'google', ext_id: `in-flight-${i}` })),
+    );
+    await Promise.all(slow.map((request) => request.started));
+    await sleep(200);
+    const beforeSignal = load.length;
+    expect(beforeSignal).toBeGreaterThan(0);
+
+    const signalledAt = performance.now();
+    server!.kill('SIGTERM');
+    await until(() => logs.some((entry) => entry.msg === 'shutting down: finishing in-flight requests'));
+    // During the drain: a new connection is answered 503 (problem+json) and closed.
+    const late = await send(port, 'GET', path, { token });
+    expect(late.status, JSON.stringify(late)).toBe(503);
+    expect(late.connection).toBe('close');
+    expect(JSON.parse(late.body!)).toMatchObject({ status: 503, errors: [{ code: 'service_unavailable' }] });
+
+    // In-flight requests complete, during the drain and after the listener has closed.
+    for (const request of slow.slice(0, 4)) request.finish();
+    await sleep(DRAIN_MS + 200);
+    for (const request of slow.slice(4)) request.finish();
+    const finished = await Promise.all(slow.map((request) => request.outcome));
+    for (const outcome of finished) {
+      expect(outcome.status, JSON.stringify(outcome)).toBe(201);
+      expect(outcome.connection).toBe('close');
+    }
+
+    const code = await exited;
+    const exitMs = Math.round(performance.now() - signalledAt);
+    loading = false;
+    await Promise.all(workers);
+    const refused = await send(port, 'GET', path, { token });
+
+    const outcomes = new Map<string, number>();
+    for (const outcome of load) {
+      const key = outcome.error ?? String(outcome.status);
+      outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+    }
+    console.log(
+      `[shutdown] load: ${load.length} requests (${beforeSignal} before SIGTERM) on 6 keep-alive connections: ` +
+        `${JSON.stringify(Object.fromEntries(outcomes))}; 8 in-flight requests: ${finished.map((o) => o.status).join(',')}; ` +
+        `new connection during the drain: ${late.status}, after exit: ${refused.error ?? refused.status}; ` +
+        `exit code ${code}, ${exitMs} ms after SIGTERM (drain ${DRAIN_MS} ms)`,
+    );
+    expect(code).toBe(0);
+    expect(load.filter(isReset)).toEqual([]);
+    for (const outcome of load) expect([200, 503]).toContain(outcome.status);
+    expect(refused.error).toBe('ECONNREFUSED');
+    // Every request was logged before the process exited (the log is flushed on exit).
+    expect(logs.filter((entry) => entry.method === 'POST' && entry.status === 201)).toHaveLength(8);
+  });
+});
