@@ -1,12 +1,12 @@
-import { SocialAssociation } from './social-association.entity';
 import { UserExternalProviderDto } from './dto/user-external-provider.dto';
+import { AssociationRow } from './social-associations.repository';
 
 /**
  * The only place entity and wire shape meet. `metadata` is left out of views for
  * callers who are neither the user nor an admin.
  */
 export function toUserExternalProviderDto(
-  association: SocialAssociation,
+  association: AssociationRow,
   view: 'full' | 'public' = 'full',
 ): UserExternalProviderDto {
   const dto: UserExternalProviderDto = {

@@ -1,10 +1,10 @@
 import { ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
-import { AuditService } from '../audit/audit.service';
+import { AuditRecord, AuditService } from '../audit/audit.service';
 import { Caller } from '../auth/caller';
 import { DomainError } from '../common/errors/domain-error';
 import { FieldValidationError } from '../common/errors/problem';
 import { AppConfig } from '../config/app-config';
-import { isUniqueViolation } from '../database/database-errors';
+import { isForeignKeyViolation, isUniqueViolation } from '../database/database-errors';
 import { TransactionRunner } from '../database/transactions';
 import { UsersRepository } from '../users/users.repository';
 import { CreateSocialAssociationDto } from './dto/create-social-association.dto';
@@ -52,31 +52,33 @@ export class SocialAssociationService {
     this.assertProviderAllowed(input.provider);
     assertFieldRules(input);
     await this.assertUserExists(userId);
+    const audit: AuditRecord = {
+      actorUserId: actor?.id ?? null,
+      action: 'social_association.created',
+      targetUserId: userId,
+      provider: input.provider,
+      extId: input.ext_id,
+      requestId,
+    };
     try {
-      const created = await this.transactions.run(async (manager) => {
-        const association = await this.associations.insert(manager, {
+      const created = await this.associations.insertAudited(
+        {
           userId,
           provider: input.provider,
           extId: input.ext_id,
           profileUrl: input.profile_url ?? null,
           metadata: input.metadata == null ? null : JSON.stringify(input.metadata),
           showInProfile: input.show_in_profile ?? false,
-        });
-        await this.audit.record(manager, {
-          actorUserId: actor?.id ?? null,
-          action: 'social_association.created',
-          targetUserId: userId,
-          provider: input.provider,
-          extId: input.ext_id,
-          requestId,
-        });
-        return association;
-      });
+        },
+        audit,
+      );
       return toUserExternalProviderDto(created);
     } catch (error) {
       if (isUniqueViolation(error)) {
         throw new DomainError('already_linked', `This ${input.provider} identity is already linked to a user`);
       }
+      // The user was deleted between the check above and the insert.
+      if (isForeignKeyViolation(error)) throw new DomainError('user_not_found', `User ${userId} does not exist`);
       throw error;
     }
   }
@@ -91,31 +93,32 @@ export class SocialAssociationService {
     assertBodyUserMatches(userId, target.user_id);
     // Non-admins reach this only for themselves (SelfOrAdminGuard), so they exist.
     if (caller.isAdmin) await this.assertUserExists(userId);
-    const protectLastSignIn = !caller.isAdmin && !caller.hasUsablePassword;
+    const audit: AuditRecord = {
+      actorUserId: caller.id,
+      action: 'social_association.deleted',
+      targetUserId: userId,
+      provider: target.provider,
+      extId: target.ext_id,
+      requestId,
+    };
+    const notFound = () =>
+      new DomainError('association_not_found', `User ${userId} has no ${target.provider} association with this ext_id`);
 
+    if (caller.isAdmin || caller.hasUsablePassword) {
+      // The common case: one atomic statement decides 204 or 404.
+      if (!(await this.associations.deleteAudited(userId, target.provider, target.ext_id, audit))) throw notFound();
+      return;
+    }
     await this.transactions.run(async (manager) => {
-      if (protectLastSignIn) await this.users.lockForUpdate(manager, userId);
-      const deleted = await this.associations.deleteForUser(manager, userId, target.provider, target.ext_id);
-      if (!deleted) {
-        throw new DomainError(
-          'association_not_found',
-          `User ${userId} has no ${target.provider} association with this ext_id`,
-        );
-      }
-      if (protectLastSignIn && (await this.associations.countForUser(manager, userId)) === 0) {
+      await this.users.lockForUpdate(manager, userId);
+      if (!(await this.associations.deleteForUser(manager, userId, target.provider, target.ext_id))) throw notFound();
+      if ((await this.associations.countForUser(manager, userId)) === 0) {
         throw new DomainError(
           'last_sign_in_method',
           'This is your last sign-in method and your account has no password: set a password or link another identity first',
         );
       }
-      await this.audit.record(manager, {
-        actorUserId: caller.id,
-        action: 'social_association.deleted',
-        targetUserId: userId,
-        provider: target.provider,
-        extId: target.ext_id,
-        requestId,
-      });
+      await this.audit.record(manager, audit);
     });
   }
 
@@ -124,9 +127,9 @@ export class SocialAssociationService {
    * anyone else (anonymous included) only those shown in the profile, without metadata.
    */
   async listForUser(caller: Caller | undefined, userId: number): Promise<UserExternalProviderDto[]> {
-    await this.assertUserExists(userId);
     const full = caller !== undefined && (caller.isAdmin || caller.id === userId);
     const associations = await this.associations.listForUser(userId, !full);
+    if (associations === null) throw new DomainError('user_not_found', `User ${userId} does not exist`);
     return associations.map((association) => toUserExternalProviderDto(association, full ? 'full' : 'public'));
   }
 

@@ -1,17 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError } from '../common/errors/domain-error';
 import { isUniqueViolation } from '../database/database-errors';
-import { NewUser, UsersRepository } from './users.repository';
+import { NewUser, SignInState, UsersRepository } from './users.repository';
 import { SignupDto } from './dto/signup.dto';
 import { toUserDto, UserDto } from './dto/user.dto';
-import { User } from './user.entity';
 
 @Injectable()
 export class UsersService {
   constructor(private readonly users: UsersRepository) {}
 
-  findById(id: number): Promise<User | null> {
-    return this.users.findById(id);
+  /** The caller's role and sign-in state, read on every authenticated request. */
+  findSignInState(id: number): Promise<SignInState | null> {
+    return this.users.findSignInState(id);
   }
 
   exists(id: number): Promise<boolean> {

@@ -1,0 +1,226 @@
+import { EntityManager } from 'typeorm';
+import { describe, expect, it, Mock, vi } from 'vitest';
+import { AuditService } from '../audit/audit.service';
+import { Caller } from '../auth/caller';
+import { DomainError } from '../common/errors/domain-error';
+import { AppConfig } from '../config/app-config';
+import { TransactionRunner } from '../database/transactions';
+import { UsersRepository } from '../users/users.repository';
+import { DeleteSocialAssociationDto } from './dto/delete-social-association.dto';
+import { SocialAssociationService } from './social-association.service';
+import { SocialAssociationsRepository } from './social-associations.repository';
+
+/**
+ * A strict mock: only the given members exist; touching any other one throws,
+ * so a service that calls something unexpected fails the test.
+ */
+function strictMock<T extends object>(name: string, members: Partial<Record<keyof T, unknown>> = {}): T {
+  return new Proxy(members, {
+    get(target, property) {
+      if (property in target) return target[property as keyof typeof target];
+      if (typeof property === 'symbol' || property === 'then') return undefined;
+      throw new Error(`unexpected call: ${name}.${property}`);
+    },
+  }) as T;
+}
+
+const USER_ID = 7;
+const REQUEST_ID = 'req-1';
+const manager = { name: 'transaction manager' } as unknown as EntityManager;
+
+const caller = (overrides: Partial<Caller> = {}): Caller => ({
+  id: USER_ID,
+  role: null,
+  hasUsablePassword: true,
+  isAdmin: false,
+  ...overrides,
+});
+const admin = (overrides: Partial<Caller> = {}): Caller =>
+  caller({ id: 1, role: 'admin', isAdmin: true, ...overrides });
+const target = (overrides: Partial<DeleteSocialAssociationDto> = {}): DeleteSocialAssociationDto =>
+  Object.assign(new DeleteSocialAssociationDto(), { ext_id: '123', provider: 'google', ...overrides });
+
+interface Mocks {
+  associations?: Partial<Record<keyof SocialAssociationsRepository, Mock>>;
+  users?: Partial<Record<keyof UsersRepository, Mock>>;
+  audit?: Partial<Record<keyof AuditService, Mock>>;
+  transactions?: Partial<Record<keyof TransactionRunner, unknown>>;
+}
+
+function serviceWith(mocks: Mocks): SocialAssociationService {
+  return new SocialAssociationService(
+    strictMock<SocialAssociationsRepository>('associations', mocks.associations),
+    strictMock<UsersRepository>('users', mocks.users),
+    strictMock<AuditService>('audit', mocks.audit),
+    strictMock<TransactionRunner>('transactions', mocks.transactions),
+    strictMock<AppConfig>('config', { allowedProviders: null }),
+  );
+}
+
+/** A TransactionRunner that runs the work with a sentinel manager. */
+const inTransaction = () => ({
+  run: vi.fn(<T>(work: (m: EntityManager) => Promise<T>) => work(manager)),
+});
+
+async function domainError(promise: Promise<unknown>): Promise<DomainError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (rejection: unknown) => rejection,
+  );
+  expect(error).toBeInstanceOf(DomainError);
+  return error as DomainError;
+}
+
+const deletedAudit = (actorUserId: number) => ({
+  actorUserId,
+  action: 'social_association.deleted',
+  targetUserId: USER_ID,
+  provider: 'google',
+  extId: '123',
+  requestId: REQUEST_ID,
+});
+
+describe('SocialAssociationService.unlink', () => {
+  describe('user_id in the body', () => {
+    it('user_id_mismatch (field user_id) when it differs from the path id, before touching anything', async () => {
+      const service = serviceWith({});
+      const error = await domainError(service.unlink(caller(), USER_ID, target({ user_id: 8 }), REQUEST_ID));
+      expect(error.code).toBe('user_id_mismatch');
+      expect(error.field).toBe('user_id');
+      expect(error.status).toBe(400);
+    });
+
+    it('user_id_mismatch for an admin too', async () => {
+      const error = await domainError(serviceWith({}).unlink(admin(), USER_ID, target({ user_id: 1 }), REQUEST_ID));
+      expect(error.code).toBe('user_id_mismatch');
+    });
+
+    it('proceeds when it equals the path id', async () => {
+      const deleteAudited = vi.fn().mockResolvedValue(true);
+      const service = serviceWith({ associations: { deleteAudited } });
+      await expect(
+        service.unlink(caller(), USER_ID, target({ user_id: USER_ID }), REQUEST_ID),
+      ).resolves.toBeUndefined();
+      expect(deleteAudited).toHaveBeenCalledOnce();
+    });
+  });
+
+  describe('admin callers', () => {
+    it('user_not_found when the user does not exist, and nothing is deleted', async () => {
+      const exists = vi.fn().mockResolvedValue(false);
+      const service = serviceWith({ users: { exists } });
+      const error = await domainError(service.unlink(admin(), USER_ID, target(), REQUEST_ID));
+      expect(error.code).toBe('user_not_found');
+      expect(error.status).toBe(404);
+      expect(exists).toHaveBeenCalledWith(USER_ID);
+    });
+
+    it("deletes another user's association and audits the admin as actor", async () => {
+      const exists = vi.fn().mockResolvedValue(true);
+      const deleteAudited = vi.fn().mockResolvedValue(true);
+      const service = serviceWith({ users: { exists }, associations: { deleteAudited } });
+      await expect(service.unlink(admin(), USER_ID, target(), REQUEST_ID)).resolves.toBeUndefined();
+      expect(deleteAudited).toHaveBeenCalledExactlyOnceWith(USER_ID, 'google', '123', deletedAudit(1));
+    });
+
+    it('association_not_found when 0 rows are deleted', async () => {
+      const service = serviceWith({
+        users: { exists: vi.fn().mockResolvedValue(true) },
+        associations: { deleteAudited: vi.fn().mockResolvedValue(false) },
+      });
+      const error = await domainError(service.unlink(admin(), USER_ID, target(), REQUEST_ID));
+      expect(error.code).toBe('association_not_found');
+      expect(error.status).toBe(404);
+    });
+
+    it("deletes a passwordless user's last association: no lock-out check for admins", async () => {
+      const deleteAudited = vi.fn().mockResolvedValue(true);
+      const service = serviceWith({
+        users: { exists: vi.fn().mockResolvedValue(true) },
+        associations: { deleteAudited },
+      });
+      await service.unlink(admin({ hasUsablePassword: false }), USER_ID, target(), REQUEST_ID);
+      expect(deleteAudited).toHaveBeenCalledOnce();
+    });
+  });
+
+  describe('non-admin callers with a usable password', () => {
+    it('deletes with its audit record, without looking the user up', async () => {
+      const deleteAudited = vi.fn().mockResolvedValue(true);
+      const service = serviceWith({ associations: { deleteAudited } });
+      await expect(service.unlink(caller(), USER_ID, target(), REQUEST_ID)).resolves.toBeUndefined();
+      expect(deleteAudited).toHaveBeenCalledExactlyOnceWith(USER_ID, 'google', '123', deletedAudit(USER_ID));
+    });
+
+    it('association_not_found when 0 rows are deleted', async () => {
+      const service = serviceWith({ associations: { deleteAudited: vi.fn().mockResolvedValue(false) } });
+      const error = await domainError(service.unlink(caller(), USER_ID, target(), REQUEST_ID));
+      expect(error.code).toBe('association_not_found');
+    });
+
+    it('passes a database failure on unchanged', async () => {
+      const failure = new Error('connection lost');
+      const service = serviceWith({ associations: { deleteAudited: vi.fn().mockRejectedValue(failure) } });
+      await expect(service.unlink(caller(), USER_ID, target(), REQUEST_ID)).rejects.toBe(failure);
+    });
+  });
+
+  describe('non-admin callers without a usable password (lock-out protection)', () => {
+    const passwordless = () => caller({ hasUsablePassword: false });
+
+    function lockoutMocks(deleted: boolean, remaining: number) {
+      return {
+        lockForUpdate: vi.fn().mockResolvedValue(undefined),
+        deleteForUser: vi.fn().mockResolvedValue(deleted),
+        countForUser: vi.fn().mockResolvedValue(remaining),
+        record: vi.fn().mockResolvedValue(undefined),
+        transactions: inTransaction(),
+      };
+    }
+
+    const serviceFor = (m: ReturnType<typeof lockoutMocks>) =>
+      serviceWith({
+        users: { lockForUpdate: m.lockForUpdate },
+        associations: { deleteForUser: m.deleteForUser, countForUser: m.countForUser },
+        audit: { record: m.record },
+        transactions: m.transactions,
+      });
+
+    it('last_sign_in_method when no association would remain, and no audit event', async () => {
+      const m = lockoutMocks(true, 0);
+      const error = await domainError(serviceFor(m).unlink(passwordless(), USER_ID, target(), REQUEST_ID));
+      expect(error.code).toBe('last_sign_in_method');
+      expect(error.status).toBe(409);
+      expect(m.record).not.toHaveBeenCalled();
+      // Thrown inside the transaction, so the delete is rolled back.
+      expect(m.transactions.run).toHaveBeenCalledOnce();
+      expect(m.deleteForUser).toHaveBeenCalledWith(manager, USER_ID, 'google', '123');
+    });
+
+    it('deletes and audits in the transaction when another association remains', async () => {
+      const m = lockoutMocks(true, 1);
+      await expect(serviceFor(m).unlink(passwordless(), USER_ID, target(), REQUEST_ID)).resolves.toBeUndefined();
+      expect(m.record).toHaveBeenCalledExactlyOnceWith(manager, deletedAudit(USER_ID));
+      expect(m.countForUser).toHaveBeenCalledWith(manager, USER_ID);
+    });
+
+    it("takes the user's row lock before deleting and counting", async () => {
+      const m = lockoutMocks(true, 1);
+      await serviceFor(m).unlink(passwordless(), USER_ID, target(), REQUEST_ID);
+      expect(m.lockForUpdate).toHaveBeenCalledWith(manager, USER_ID);
+      const [lock] = m.lockForUpdate.mock.invocationCallOrder;
+      const [remove] = m.deleteForUser.mock.invocationCallOrder;
+      const [count] = m.countForUser.mock.invocationCallOrder;
+      expect(lock).toBeLessThan(remove);
+      expect(remove).toBeLessThan(count);
+    });
+
+    it('association_not_found when 0 rows are deleted, without counting or auditing', async () => {
+      const m = lockoutMocks(false, 5);
+      const error = await domainError(serviceFor(m).unlink(passwordless(), USER_ID, target(), REQUEST_ID));
+      expect(error.code).toBe('association_not_found');
+      expect(m.countForUser).not.toHaveBeenCalled();
+      expect(m.record).not.toHaveBeenCalled();
+    });
+  });
+});
