@@ -1,34 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
+import { describe, expect, it } from 'vitest';
 import { factories } from '../support/factories';
-import { request, TestResponse } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { request } from '../support/http';
 import { tokenFor } from '../support/tokens';
-
-/** Apps booted by the current test, closed after it: each test counts from zero. */
-const apps: TestApp[] = [];
-async function boot(env: Record<string, string>): Promise<TestApp> {
-  const t = await createTestApp(env);
-  apps.push(t);
-  return t;
-}
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((t) => t.close()));
-});
-
-const me = (t: TestApp, token: string): Promise<TestResponse> =>
-  request(t.baseUrl, 'GET', '/api/v2/user/me/', { token });
-/** A route open to anonymous callers. */
-const publicList = (t: TestApp, userId: number): Promise<TestResponse> =>
-  request(t.baseUrl, 'GET', `/api/v2/user/${userId}/provider/`);
-
-function expectThrottled(res: TestResponse): void {
-  expectProblem(res, 429, { code: 'throttled', detail: /^Too many requests; retry in \d+ seconds?$/ });
-  const retryAfter = Number(res.headers.get('retry-after'));
-  expect(Number.isInteger(retryAfter), `Retry-After: ${res.headers.get('retry-after')}`).toBe(true);
-  expect(retryAfter).toBeGreaterThanOrEqual(1);
-  expect(retryAfter).toBeLessThanOrEqual(60);
-}
+import { boot, expectThrottled, me, publicList } from '../support/rate-limit';
 
 describe('rate limiting (in memory)', () => {
   it('429 problem+json with Retry-After once a user is over RATE_LIMIT_PER_MINUTE', async () => {
