@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminOnly } from '../auth/decorators';
-import { ApiAuth, ApiProblemResponses } from '../openapi/api-responses';
+import { ApiProblemResponses } from '../openapi/api-responses';
 import { OPENAPI_TAGS } from '../openapi/openapi';
 import { AuditService } from './audit.service';
 import { AuditEventPageDto } from './dto/audit-event.dto';
@@ -22,7 +22,6 @@ export class AuditController {
       'Filters combine; the time window is [`since`, `until`). Page with `limit` and the `next` cursor.',
     ].join('\n'),
   })
-  @ApiAuth()
   @ApiOkResponse({ type: AuditEventPageDto, description: 'A page of events, newest first' })
   @ApiProblemResponses({
     400: 'A malformed filter, `limit` or `cursor`, `until` not after `since`, or an unknown query parameter',

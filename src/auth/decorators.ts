@@ -1,6 +1,7 @@
 import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { Caller } from './caller';
+import { ApiAuth, ApiOptionalAuth } from '../openapi/api-responses';
 import { AdminGuard } from './admin.guard';
 import { SelfOrAdminGuard } from './self-or-admin.guard';
 
@@ -11,13 +12,15 @@ export const IS_AUTH_OPTIONAL = 'auth:optional';
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC, true);
 
 /** Authenticates when a token is sent, lets anonymous callers through otherwise. */
-export const OptionalAuth = (): MethodDecorator & ClassDecorator => SetMetadata(IS_AUTH_OPTIONAL, true);
+export const OptionalAuth = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(SetMetadata(IS_AUTH_OPTIONAL, true), ApiOptionalAuth());
 
 /** The caller must be the user named by the path id (or body `user_id`), or an admin. */
-export const SelfOrAdmin = (): MethodDecorator & ClassDecorator => applyDecorators(UseGuards(SelfOrAdminGuard));
+export const SelfOrAdmin = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(UseGuards(SelfOrAdminGuard), ApiAuth());
 
 /** Only admins. */
-export const AdminOnly = (): MethodDecorator & ClassDecorator => applyDecorators(UseGuards(AdminGuard));
+export const AdminOnly = (): MethodDecorator & ClassDecorator => applyDecorators(UseGuards(AdminGuard), ApiAuth());
 
 type RequestWithCaller = FastifyRequest & { user?: Caller };
 

@@ -17,7 +17,7 @@ import { DeleteTarget } from './dto/delete-target.decorator';
 import { ListSocialAssociationsQueryDto } from './dto/list-social-associations.query.dto';
 import { UserExternalProviderDto } from './dto/user-external-provider.dto';
 import { SocialAssociationService } from './social-association.service';
-import { ApiAuth, ApiOptionalAuth, ApiProblemResponses } from '../openapi/api-responses';
+import { ApiProblemResponses } from '../openapi/api-responses';
 import { OPENAPI_EXT_ID, OPENAPI_PROVIDER } from '../openapi/schemas';
 import { OPENAPI_TAGS } from '../openapi/openapi';
 import { CREATE_EXAMPLES, DELETE_EXAMPLES } from '../openapi/examples';
@@ -34,7 +34,6 @@ export class UserProviderController {
     summary: 'Create a social association (user in the body)',
     description: 'Auth: self or admin. The user comes from the body `user_id`, which is required here.',
   })
-  @ApiAuth()
   @ApiBody({ type: CreateSocialAssociationDto, examples: CREATE_EXAMPLES })
   @ApiCreatedResponse({ type: UserExternalProviderDto, description: 'The new association' })
   @ApiProblemResponses({
@@ -67,7 +66,6 @@ export class UserProviderController {
     summary: 'Create a social association of a user',
     description: 'Auth: self or admin. A `user_id` in the body is accepted and must equal the path id.',
   })
-  @ApiAuth()
   @ApiBody({ type: CreateSocialAssociationDto, examples: CREATE_EXAMPLES })
   @ApiCreatedResponse({ type: UserExternalProviderDto, description: 'The new association' })
   @ApiProblemResponses({
@@ -106,7 +104,6 @@ export class UserProviderController {
       "- neither: the caller's own associations (401 when anonymous).",
     ].join('\n'),
   })
-  @ApiOptionalAuth()
   @ApiOkResponse({ type: [UserExternalProviderDto], description: 'The associations, oldest first' })
   @ApiProblemResponses({
     400: 'Malformed query, an unknown query parameter, `user_id` together with `provider`/`ext_id`, or only one of `provider` and `ext_id`',
@@ -128,7 +125,6 @@ export class UserProviderController {
     description:
       'Auth: optional. Self or admin sees every association of the user; anyone else, anonymous included, only those with `show_in_profile: true`, without `metadata`.',
   })
-  @ApiOptionalAuth()
   @ApiOkResponse({ type: [UserExternalProviderDto], description: 'The associations, oldest first' })
   @ApiProblemResponses({
     400: { description: 'Malformed id', examples: ['invalid_id'] },
@@ -153,7 +149,6 @@ export class UserProviderController {
       'Each successful delete writes an audit event. Of two concurrent deletes of one association, one gets 204, the other 404.',
     ].join(' '),
   })
-  @ApiAuth()
   @ApiBody({ type: DeleteSocialAssociationDto, required: false, examples: DELETE_EXAMPLES })
   @ApiQuery({
     name: 'provider',

@@ -17,7 +17,6 @@ export class UsersController {
   @Post('sso/signup')
   @AdminOnly()
   @ApiOperation({ summary: 'Create a user', description: 'Auth: admin.' })
-  @ApiAuth()
   @ApiCreatedResponse({ type: UserDto, description: 'The new user' })
   @ApiProblemResponses({
     400: 'Malformed body',
