@@ -22,6 +22,19 @@ import { OPENAPI_EXT_ID, OPENAPI_PROVIDER } from '../openapi/schemas';
 import { OPENAPI_TAGS } from '../openapi/openapi';
 import { CREATE_EXAMPLES, DELETE_EXAMPLES } from '../openapi/examples';
 
+/** The errors both create routes share (each adds its own 400). */
+const CREATE_PROBLEMS: Parameters<typeof ApiProblemResponses>[0] = {
+  401: 'No token, or a token that fails any check',
+  403: 'The caller is neither that user nor an admin (also when that user does not exist)',
+  404: { description: 'The user does not exist (admin callers)', examples: ['user_not_found'] },
+  409: {
+    description: '`(provider, ext_id)` is already linked, to this or another user',
+    examples: ['already_linked'],
+  },
+  413: 'The body is larger than the configured limit',
+  415: 'The body is not `application/json`',
+};
+
 /** SelfCommunity API v2: the social associations ("providers") of a user. */
 @ApiTags(OPENAPI_TAGS.socialAssociations)
 @Controller('api/v2/user')
@@ -42,15 +55,7 @@ export class UserProviderController {
         'Malformed body, `user_id` missing, a provider the operator does not allow, or a field rule violated',
       examples: ['invalid_field', 'unknown_field'],
     },
-    401: 'No token, or a token that fails any check',
-    403: 'The caller is neither that user nor an admin (also when that user does not exist)',
-    404: { description: 'The user does not exist (admin callers)', examples: ['user_not_found'] },
-    409: {
-      description: '`(provider, ext_id)` is already linked, to this or another user',
-      examples: ['already_linked'],
-    },
-    413: 'The body is larger than the configured limit',
-    415: 'The body is not `application/json`',
+    ...CREATE_PROBLEMS,
   })
   createSocialAssociation(
     @Body() input: CreateSocialAssociationDto,
@@ -74,15 +79,7 @@ export class UserProviderController {
         'Malformed id or body, `user_id` in the body differs from the path id, a provider the operator does not allow, or a field rule violated',
       examples: ['invalid_field', 'invalid_id', 'user_id_mismatch', 'unknown_field'],
     },
-    401: 'No token, or a token that fails any check',
-    403: 'The caller is neither that user nor an admin (also when that user does not exist)',
-    404: { description: 'The user does not exist (admin callers)', examples: ['user_not_found'] },
-    409: {
-      description: '`(provider, ext_id)` is already linked, to this or another user',
-      examples: ['already_linked'],
-    },
-    413: 'The body is larger than the configured limit',
-    415: 'The body is not `application/json`',
+    ...CREATE_PROBLEMS,
   })
   createUserSocialAssociation(
     @Param() { id }: IdParamDto,
