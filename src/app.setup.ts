@@ -3,15 +3,21 @@ import { FastifyError, FastifyReply, FastifyRequest, LogController } from 'fasti
 import type { Logger } from 'pino';
 import { AppConfig } from './config/app-config';
 import { REQUEST_ID_HEADER, requestIdFor } from './common/http/request-id';
-import { corsOptions, registerSecurityHeaders } from './common/http/security-headers';
+import { corsOptions, securityHeadersFor } from './common/http/security-headers';
 import { sendProblem } from './common/errors/problem-details.filter';
 import { setupOpenApi } from './openapi/openapi';
 
 /** One log line per request, written when it completes: no headers, so never the token. */
 class RequestLogController extends LogController {
+  /** Known once: the level does not change at run time, and below it the line is not even built. */
+  constructor(private readonly enabled: boolean) {
+    super();
+  }
+
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (!this.enabled) return;
     request.log.info({
       method: request.method,
       // The route pattern, not the URL: no ids or query values in this field.
@@ -41,7 +47,7 @@ class AppFastifyAdapter extends FastifyAdapter {
 export function createFastifyAdapter(config: AppConfig, logger: Logger): FastifyAdapter {
   const adapter = new AppFastifyAdapter({
     loggerInstance: logger,
-    logController: new RequestLogController(),
+    logController: new RequestLogController(logger.isLevelEnabled('info')),
     genReqId: requestIdFor,
     bodyLimit: config.http.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true },
@@ -58,21 +64,22 @@ export function createFastifyAdapter(config: AppConfig, logger: Logger): Fastify
     },
   });
   const fastify = adapter.getInstance();
-  registerSecurityHeaders(fastify);
-
-  fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    void reply.header(REQUEST_ID_HEADER, request.id);
+  // Hooks in callback style: Fastify then has no promise to await per request and hook.
+  fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    void reply.headers(securityHeadersFor(request.url)).header(REQUEST_ID_HEADER, request.id);
     if (adapter.draining) {
       // Shutting down: requests already running finish, new ones go elsewhere.
       const detail = 'The service is shutting down; retry the request';
       sendProblem(request, reply, { status: 503, detail, errors: [{ code: 'service_unavailable', message: detail }] });
-      return reply;
+      return; // answered: the remaining hooks and the handler do not run
     }
+    done();
   });
   // While shutting down, every answer (503s and requests that were already running)
   // closes its connection, so no client sends another request on it.
-  fastify.addHook('onSend', async (_request: FastifyRequest, reply: FastifyReply) => {
+  fastify.addHook('onSend', (_request: FastifyRequest, reply: FastifyReply, _payload: unknown, done: () => void) => {
     if (adapter.draining) void reply.header('connection', 'close');
+    done();
   });
   // JSON only. An empty body counts as no body, so DELETE with a Content-Type
   // header and nothing else falls back to the query string.
