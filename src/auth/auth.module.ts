@@ -23,6 +23,7 @@ import { TokensService } from './tokens.service';
     JwtStrategy,
     TokensService,
   ],
-  exports: [TokensService],
+  // JwtStrategy: for the global JwtAuthGuard, which AppModule registers.
+  exports: [TokensService, JwtStrategy],
 })
 export class AuthModule {}

@@ -1,53 +1,100 @@
 import { withoutStackTrace } from '../common/errors/without-stack-trace';
-import { ExecutionContext, Injectable, ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
+import {
+  CanActivate,
+  ExecutionContext,
+  Injectable,
+  ServiceUnavailableException,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuthGuard } from '@nestjs/passport';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Caller } from './caller';
 import { IS_AUTH_OPTIONAL, IS_PUBLIC } from './decorators';
+import { JwtStrategy } from './jwt.strategy';
 import { KeySetUnavailableError, TokenRejectedError } from './token-verifier';
 
 /** Seconds a client should wait before retrying when the identity provider's keys are unreachable. */
 const KEY_SET_RETRY_AFTER_SECONDS = '5';
 
+type Access = 'public' | 'optional' | 'required';
+
+/** One authentication attempt: passport's own protocol (a strategy copy given success/fail/error). */
+interface StrategyAttempt {
+  authenticate(request: unknown, options: object): void;
+  success(user: Caller): void;
+  fail(info?: unknown): void;
+  error(error: unknown): void;
+}
+
 /**
  * Global: every route needs a valid bearer token unless it is @Public(), or
  * @OptionalAuth() and the request carries no Authorization header.
+ *
+ * Authentication is passport-jwt's JwtStrategy (token from the Authorization header,
+ * our verifier, then JwtStrategy.validate loads the caller), run the way passport
+ * runs a strategy: a copy of it is given success/fail/error and asked to authenticate.
+ * The guard does that itself instead of going through @nestjs/passport's AuthGuard and
+ * passport.authenticate(), which only add what this service does not use (sessions,
+ * strategy chains, redirects, options merged per request): on a 401 they were ~18% of
+ * the CPU and the largest source of garbage in the benchmark (bench/RESULTS.md).
  */
 @Injectable()
-export class JwtAuthGuard extends AuthGuard('jwt') {
-  constructor(private readonly reflector: Reflector) {
-    super();
+export class JwtAuthGuard implements CanActivate {
+  /** Route access by handler, read once from the decorators. */
+  private readonly accessByHandler = new WeakMap<object, Access>();
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly strategy: JwtStrategy,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    const access = this.accessOf(context);
+    if (access === 'public') return true;
+    const http = context.switchToHttp();
+    const request = http.getRequest<FastifyRequest & { user?: Caller }>();
+    if (access === 'optional' && request.headers.authorization === undefined) return true;
+
+    return new Promise<boolean>((resolve, reject) => {
+      const attempt = Object.create(this.strategy) as StrategyAttempt;
+      attempt.success = (caller) => {
+        request.user = caller;
+        resolve(true);
+      };
+      attempt.fail = (info) => reject(rejection(info, http.getResponse<FastifyReply>()));
+      // validate() threw (e.g. 401 for an inactive user) or the database failed: the filter answers.
+      attempt.error = reject;
+      attempt.authenticate(request, {});
+    });
   }
 
-  override canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
-    const optional = this.reflector.getAllAndOverride<boolean>(IS_AUTH_OPTIONAL, targets);
-    if (optional && context.switchToHttp().getRequest<FastifyRequest>().headers.authorization === undefined) {
-      return true;
+  private accessOf(context: ExecutionContext): Access {
+    const handler = context.getHandler();
+    let access = this.accessByHandler.get(handler);
+    if (access === undefined) {
+      const targets = [handler, context.getClass()];
+      access = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)
+        ? 'public'
+        : this.reflector.getAllAndOverride<boolean>(IS_AUTH_OPTIONAL, targets)
+          ? 'optional'
+          : 'required';
+      this.accessByHandler.set(handler, access);
     }
-    return super.canActivate(context) as Promise<boolean>;
+    return access;
   }
+}
 
-  override handleRequest<TUser = Caller>(
-    error: unknown,
-    user: TUser | false,
-    info: unknown,
-    context?: ExecutionContext,
-  ): TUser {
-    if (error instanceof Error) throw error;
-    if (error) throw new UnauthorizedException();
-    if (user) return user;
-    if (info instanceof TokenRejectedError)
-      throw withoutStackTrace(() => new UnauthorizedException(`Invalid token: ${info.message}`));
-    if (info instanceof KeySetUnavailableError) {
-      // Not the client's fault and not a verdict on the token: 503, retry later.
-      context?.switchToHttp().getResponse<FastifyReply>().header('Retry-After', KEY_SET_RETRY_AFTER_SECONDS);
-      throw new ServiceUnavailableException(info.message);
-    }
-    throw withoutStackTrace(
-      () => new UnauthorizedException('Authentication credentials were not provided or are not a bearer token'),
-    );
+/** Why passport-jwt failed the request, as the error the filter answers with. */
+function rejection(info: unknown, reply: FastifyReply): Error {
+  if (info instanceof TokenRejectedError)
+    return withoutStackTrace(() => new UnauthorizedException(`Invalid token: ${info.message}`));
+  if (info instanceof KeySetUnavailableError) {
+    // Not the client's fault and not a verdict on the token: 503, retry later.
+    void reply.header('Retry-After', KEY_SET_RETRY_AFTER_SECONDS);
+    return new ServiceUnavailableException(info.message);
   }
+  // No Authorization header, or not "Bearer <token>".
+  return withoutStackTrace(
+    () => new UnauthorizedException('Authentication credentials were not provided or are not a bearer token'),
+  );
 }
