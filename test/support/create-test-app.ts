@@ -1,6 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DestinationStream } from 'pino';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
 import { configureApp, createFastifyAdapter } from '../../src/app.setup';
@@ -25,6 +26,8 @@ export interface TestApp {
 export interface TestAppOptions {
   /** Rewrites the PostgreSQL URL of the fresh database (e.g. to reach it through a proxy). */
   databaseUrl?: (url: string) => string;
+  /** Where the service's log lines go (with LOG_LEVEL in `env`); by default nowhere. */
+  logStream?: DestinationStream;
 }
 
 /**
@@ -48,7 +51,7 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config),
-    createFastifyAdapter(config, createLogger(config.logLevel)),
+    createFastifyAdapter(config, createLogger(config.logLevel, options.logStream)),
     { logger: false, bodyParser: false },
   );
   configureApp(app);
