@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
 import { configureApp, createFastifyAdapter } from './app.setup';
+import { isClusterPrimary, runClusterPrimary, withWorkerPid } from './cluster';
 import { createLogger, PinoNestLogger } from './common/logging/logger';
 import { AppConfig, loadAppConfig } from './config/app-config';
 import { InvalidEnvironmentError } from './config/env.schema';
@@ -22,9 +23,8 @@ function loadConfigOrExit(): AppConfig {
   }
 }
 
-async function bootstrap(): Promise<void> {
-  const config = loadConfigOrExit();
-  const logger = createLogger(config.logLevel);
+async function bootstrap(config: AppConfig): Promise<void> {
+  const logger = withWorkerPid(createLogger(config.logLevel));
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config),
     createFastifyAdapter(config, logger),
@@ -55,4 +55,7 @@ async function bootstrap(): Promise<void> {
   );
 }
 
-void bootstrap();
+const config = loadConfigOrExit();
+// CLUSTER_WORKERS > 1: this process forks the workers (src/cluster.ts), each of which serves.
+if (isClusterPrimary(config)) void runClusterPrimary(config, createLogger(config.logLevel), SHUTDOWN_DEADLINE_MS);
+else void bootstrap(config);

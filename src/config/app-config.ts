@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { JwksAlgorithm, NodeEnv, parseJwtAlgorithms, validateEnvironment } from './env.schema';
+import {
+  DEFAULT_RATE_LIMIT_PER_MINUTE,
+  JwksAlgorithm,
+  NodeEnv,
+  parseJwtAlgorithms,
+  validateEnvironment,
+} from './env.schema';
 
 export type DatabaseConfig =
   | {
@@ -64,6 +70,15 @@ export interface RateLimitConfig {
   redis: { url: string; keyPrefix: string } | null;
 }
 
+export interface ClusterConfig {
+  /**
+   * Worker processes (node:cluster) that each run the whole service on the same port;
+   * 1: no cluster, this process serves. More than 1 only with PostgreSQL and, when
+   * rate limiting is on, Redis (validated).
+   */
+  workers: number;
+}
+
 /**
  * The whole configuration, typed and frozen. Built once from the environment;
  * this is what gets injected, never `process.env`.
@@ -75,6 +90,7 @@ export class AppConfig {
   readonly jwt!: JwtConfig;
   readonly logLevel!: string;
   readonly rateLimit!: RateLimitConfig;
+  readonly cluster!: ClusterConfig;
   /** Providers a new association may use; null: any valid slug. */
   readonly allowedProviders!: readonly string[] | null;
 }
@@ -149,9 +165,10 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
     jwt,
     logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
     rateLimit: {
-      perMinute: env.RATE_LIMIT_PER_MINUTE ?? 600,
+      perMinute: env.RATE_LIMIT_PER_MINUTE ?? DEFAULT_RATE_LIMIT_PER_MINUTE,
       redis: env.REDIS_URL ? { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX ?? 'social-associations:' } : null,
     },
+    cluster: { workers: env.CLUSTER_WORKERS ?? 1 },
     allowedProviders: env.PROVIDERS ? [...new Set(env.PROVIDERS.split(',').map((slug) => slug.trim()))] : null,
   };
   return deepFreeze(Object.assign(new AppConfig(), config));

@@ -20,6 +20,11 @@ export type NodeEnv = (typeof NODE_ENVS)[number];
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
 
+/** RATE_LIMIT_PER_MINUTE when unset (app-config.ts applies it; the cluster rules below need it too). */
+export const DEFAULT_RATE_LIMIT_PER_MINUTE = 600;
+
+const CLUSTER_WORKER_COUNTS = Array.from({ length: 64 }, (_, i) => i + 1);
+
 /**
  * The raw environment, flat and by variable name. Only this class and
  * `app-config.ts` know these names; everything else gets a typed AppConfig.
@@ -143,6 +148,13 @@ export class EnvironmentVariables {
   })
   CORS_ORIGINS?: string;
 
+  /** Worker processes (node:cluster) serving the same port; 1: a single process, no cluster. */
+  @IsOptional()
+  @Transform(toInt)
+  // One rule, so a bad value is named once (IsInt, Min and Max would each name it).
+  @IsIn(CLUSTER_WORKER_COUNTS, { message: 'CLUSTER_WORKERS must be an integer from 1 to 64' })
+  CLUSTER_WORKERS?: number;
+
   /** On SIGTERM, how long new requests get 503 (Connection: close) before the listener closes. */
   @IsOptional()
   @Transform(toInt)
@@ -220,6 +232,28 @@ function jwksProblems(env: EnvironmentVariables): string[] {
   return problems;
 }
 
+/**
+ * More than one worker process is only correct when nothing that matters lives in
+ * one process: the database must be PostgreSQL and the rate-limit counters in Redis.
+ */
+function clusterProblems(env: EnvironmentVariables): string[] {
+  // 1, unset, or invalid (already named above): nothing to check.
+  const workers = env.CLUSTER_WORKERS;
+  if (workers === undefined || workers === 1 || !CLUSTER_WORKER_COUNTS.includes(workers)) return [];
+  const problems: string[] = [];
+  if (!env.DATABASE_URL) {
+    problems.push(
+      'CLUSTER_WORKERS: more than 1 needs DATABASE_URL (PostgreSQL); SQLite transactions are serialized inside one process only',
+    );
+  }
+  if ((env.RATE_LIMIT_PER_MINUTE ?? DEFAULT_RATE_LIMIT_PER_MINUTE) !== 0 && !env.REDIS_URL) {
+    problems.push(
+      'CLUSTER_WORKERS: more than 1 with rate limiting on needs REDIS_URL (or RATE_LIMIT_PER_MINUTE=0); per-process counters would multiply the limit by the number of workers',
+    );
+  }
+  return problems;
+}
+
 export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVariables {
   const env = plainToInstance(EnvironmentVariables, raw, { excludeExtraneousValues: false });
   const problems = describe(validateSync(env, { skipMissingProperties: false }));
@@ -227,6 +261,7 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
     problems.push('JWT_SECRET: must be set in production (at least 32 characters, e.g. `openssl rand -base64 48`)');
   }
   problems.push(...jwksProblems(env));
+  problems.push(...clusterProblems(env));
   if (problems.length > 0) throw new InvalidEnvironmentError(problems);
   return env;
 }
