@@ -2,7 +2,8 @@
 // social-association routes with no framework. node:http, pg with named prepared
 // statements, node:crypto for HS256. Same checks as the service: token
 // verification (src/auth/access-token.ts), caller lookup, self-or-admin,
-// validation, and every write in one statement with its audit row.
+// validation, the rate-limit count, every write in one statement with its audit
+// row, and the same response headers.
 //
 // Env: PORT (default 3901), HOST (127.0.0.1), DATABASE_URL, JWT_SECRET,
 // DATABASE_POOL_SIZE (default 10, like the service), JWT_ISSUER, JWT_AUDIENCE.
@@ -25,6 +26,58 @@ const MAX_ID = 2_147_483_647;
 const MAX_TOKEN_LENGTH = 4096;
 const MAX_METADATA_BYTES = 16 * 1024;
 const KEY = createSecretKey(Buffer.from(SECRET, 'utf8'));
+
+// The headers the service sends with every response (helmet's defaults and its API
+// Content-Security-Policy, see src/common/http/security-headers.ts): same bytes on
+// the wire, so both servers pay the same to write them.
+const SECURITY_HEADERS = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'origin-agent-cluster': '?1',
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
+  'x-dns-prefetch-control': 'off',
+  'x-download-options': 'noopen',
+  'x-frame-options': 'SAMEORIGIN',
+  'x-permitted-cross-domain-policies': 'none',
+  'x-xss-protection': '0',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+};
+
+// The service's rate limit (RATE_LIMIT_PER_MINUTE, default 600, per caller and minute,
+// in memory without Redis): counted for every request that passed authentication,
+// with the same X-RateLimit-* headers. A fixed window per caller: the cheapest
+// counter that gives the same answers at the benchmark's rates.
+const RATE_LIMIT = Number(process.env.RATE_LIMIT_PER_MINUTE ?? 600);
+const RATE_WINDOW_MS = 60_000;
+const rateWindows = new Map();
+
+function countRequest(res, tracker) {
+  if (RATE_LIMIT === 0) return;
+  const now = Date.now();
+  let window = rateWindows.get(tracker);
+  if (window === undefined || window.resetAt <= now) {
+    window = { hits: 0, resetAt: now + RATE_WINDOW_MS };
+    rateWindows.set(tracker, window);
+  }
+  window.hits += 1;
+  const resetSeconds = Math.ceil((window.resetAt - now) / 1000);
+  if (window.hits > RATE_LIMIT) {
+    res.retryAfter = resetSeconds;
+    throw new HttpError(429, `Too many requests; retry in ${resetSeconds} seconds`, 'throttled');
+  }
+  res.rateHeaders = {
+    'x-ratelimit-limit': RATE_LIMIT,
+    'x-ratelimit-remaining': RATE_LIMIT - window.hits,
+    'x-ratelimit-reset': resetSeconds,
+  };
+}
+// Expired windows go once a minute, like the service's sweep.
+setInterval(() => {
+  const now = Date.now();
+  for (const [tracker, window] of rateWindows) if (window.resetAt <= now) rateWindows.delete(tracker);
+}, RATE_WINDOW_MS).unref();
 
 const pool = new pg.Pool({
   connectionString: process.env.DATABASE_URL,
@@ -88,6 +141,7 @@ const CODES = {
   409: 'conflict',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
+  429: 'throttled',
   503: 'service_unavailable',
 };
 const fieldError = (field, message, code = 'invalid') => new HttpError(400, message, code, field);
@@ -95,9 +149,11 @@ const fieldError = (field, message, code = 'invalid') => new HttpError(400, mess
 function sendJson(res, status, body) {
   const payload = JSON.stringify(body);
   res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'x-request-id': res.requestId,
+    ...res.rateHeaders,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(payload),
-    'x-request-id': res.requestId,
   });
   res.end(payload);
 }
@@ -115,11 +171,14 @@ function sendProblem(res, path, error) {
     request_id: res.requestId,
   });
   const headers = {
+    ...SECURITY_HEADERS,
+    'x-request-id': res.requestId,
+    ...res.rateHeaders,
     'content-type': 'application/problem+json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
-    'x-request-id': res.requestId,
   };
   if (status === 401) headers['www-authenticate'] = 'Bearer';
+  if (status === 429) headers['retry-after'] = res.retryAfter;
   res.writeHead(status, headers);
   res.end(body);
 }
@@ -178,10 +237,11 @@ function verifyToken(token) {
 }
 
 /** The caller, or undefined when no Authorization header was sent (optional auth). */
-async function authenticate(req, required) {
+async function authenticate(req, res, required) {
   const header = req.headers.authorization;
   if (header === undefined) {
     if (required) throw new HttpError(401, 'Authentication credentials were not provided or are not a bearer token');
+    countRequest(res, `ip:${req.socket.remoteAddress}`);
     return undefined;
   }
   const match = /^Bearer +(\S+)$/i.exec(header);
@@ -190,6 +250,7 @@ async function authenticate(req, required) {
   const { rows } = await run(Q.caller, [claims.user_id]);
   const user = rows[0];
   if (!user || !user.is_active) throw new HttpError(401, 'The user of this token does not exist or is inactive');
+  countRequest(res, `user:${user.id}`);
   return { id: user.id, isAdmin: user.role === 'admin', hasUsablePassword: user.has_usable_password };
 }
 
@@ -281,7 +342,7 @@ const toResource = (row, full) => {
 };
 
 async function list(req, res, rawId) {
-  const caller = await authenticate(req, false);
+  const caller = await authenticate(req, res, false);
   const id = pathId(rawId);
   const full = caller !== undefined && (caller.isAdmin || caller.id === id);
   if (!(caller !== undefined && caller.id === id)) {
@@ -297,7 +358,7 @@ async function list(req, res, rawId) {
 }
 
 async function create(req, res, rawId, body) {
-  const caller = await authenticate(req, true);
+  const caller = await authenticate(req, res, true);
   assertSelfOrAdmin(caller, rawId);
   const id = pathId(rawId);
   const input = jsonObjectBody(body);
@@ -342,7 +403,7 @@ async function create(req, res, rawId, body) {
 }
 
 async function remove(req, res, rawId, body, query) {
-  const caller = await authenticate(req, true);
+  const caller = await authenticate(req, res, true);
   assertSelfOrAdmin(caller, rawId);
   const id = pathId(rawId);
   const target = { ...jsonObjectBody(body) };
@@ -396,7 +457,7 @@ async function remove(req, res, rawId, body, query) {
       throw notFound();
     }
   }
-  res.writeHead(204, { 'x-request-id': res.requestId });
+  res.writeHead(204, { ...SECURITY_HEADERS, 'x-request-id': res.requestId, ...res.rateHeaders });
   res.end();
 }
 
