@@ -82,6 +82,12 @@ describe('loadAppConfig', () => {
       expect(error.message).not.toMatch(/s3cret/);
     });
 
+    it.each(['-1', '401', '12.5', 'fast'])('HEAP_GROWING_PERCENT %j', (value) => {
+      const error = configError({ JWT_SECRET: SECRET, DATABASE_PATH: sqlitePath(), HEAP_GROWING_PERCENT: value });
+      expect(error.problems.length).toBeGreaterThan(0);
+      expect(error.problems.every((problem) => problem.startsWith('HEAP_GROWING_PERCENT: '))).toBe(true);
+    });
+
     it('names every invalid variable at once', () => {
       const error = configError({ NODE_ENV: 'staging', PORT: 'x', JWT_SECRET: 'short', DATABASE_URL: 'mysql://x' });
       const named = error.problems.map((problem) => problem.split(':')[0]);
@@ -129,11 +135,17 @@ describe('loadAppConfig', () => {
   });
 
   describe('the result', () => {
+    it('HEAP_GROWING_PERCENT=0 leaves the heap growth to V8', () => {
+      const config = loadAppConfig({ JWT_SECRET: SECRET, DATABASE_PATH: sqlitePath(), HEAP_GROWING_PERCENT: '0' });
+      expect(config.heapGrowingPercent).toBe(0);
+    });
+
     it('is typed with defaults and frozen', () => {
       const config = loadAppConfig({ JWT_SECRET: SECRET, DATABASE_PATH: sqlitePath(), PORT: '8080' });
       expect(config.http).toMatchObject({ port: 8080, bodyLimitBytes: 64 * 1024 });
       expect(config.db).toMatchObject({ type: 'sqlite', path: sqlitePath() });
       expect(config.jwt).toMatchObject({ clockToleranceSeconds: 30 });
+      expect(config.heapGrowingPercent).toBe(25);
       expect(Object.isFrozen(config)).toBe(true);
       expect(Object.isFrozen(config.jwt)).toBe(true);
       expect(() => {

@@ -162,6 +162,14 @@ export class EnvironmentVariables {
   @Min(0)
   @Max(60000)
   SHUTDOWN_DRAIN_MS?: number;
+
+  /** How far V8's old generation may grow past the live heap before a full GC, in percent; 0: V8's own choice. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(400)
+  HEAP_GROWING_PERCENT?: number;
 }
 
 /** Names every variable that failed, never its value (values may be secrets). */
