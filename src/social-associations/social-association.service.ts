@@ -127,7 +127,10 @@ export class SocialAssociationService {
    * anyone else (anonymous included) only those shown in the profile, without metadata.
    */
   async listForUser(caller: Caller | undefined, userId: number): Promise<UserExternalProviderDto[]> {
-    const full = caller !== undefined && (caller.isAdmin || caller.id === userId);
+    if (caller?.id === userId) {
+      return (await this.associations.listOwn(userId)).map((association) => toUserExternalProviderDto(association));
+    }
+    const full = caller?.isAdmin === true;
     const associations = await this.associations.listForUser(userId, !full);
     if (associations === null) throw new DomainError('user_not_found', `User ${userId} does not exist`);
     return associations.map((association) => toUserExternalProviderDto(association, full ? 'full' : 'public'));

@@ -50,6 +50,9 @@ export const LIST_FOR_USER_SQL = `
   WHERE u.id = $1
   ORDER BY sa.id`;
 
+/** The caller's own list: the caller's row was read moments ago to authenticate, so no existence check. */
+export const LIST_OWN_SQL = `SELECT ${COLUMNS} FROM social_associations WHERE user_id = $1 ORDER BY id`;
+
 export const INSERT_AUDITED_SQL = `
   WITH inserted AS (
     INSERT INTO social_associations (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
@@ -98,6 +101,15 @@ export class SocialAssociationsRepository {
       where: onlyPublic ? { userId, showInProfile: true } : { userId },
       order: { id: 'ASC' },
     });
+  }
+
+  /** Every association of a user known to exist (the authenticated caller): one index range, no join. */
+  async listOwn(userId: number): Promise<AssociationRow[]> {
+    if (this.prepared.enabled) {
+      const { rows } = await this.prepared.query<AssociationSqlRow>('sa_list_own', LIST_OWN_SQL, [userId]);
+      return rows.map(fromSql);
+    }
+    return this.associations.find({ where: { userId }, order: { id: 'ASC' } });
   }
 
   async findByIdentity(provider: string, extId: string): Promise<AssociationRow | null> {

@@ -4,6 +4,7 @@ import {
   FIND_BY_IDENTITY_SQL,
   INSERT_AUDITED_SQL,
   LIST_FOR_USER_SQL,
+  LIST_OWN_SQL,
 } from '../../src/social-associations/social-associations.repository';
 import { FIND_SIGN_IN_STATE_SQL } from '../../src/users/users.repository';
 import { createTestApp, TestApp } from '../support/create-test-app';
@@ -73,6 +74,12 @@ describe('query plans of the hot statements (PostgreSQL)', () => {
     const nodes = await genericPlan(LIST_FOR_USER_SQL, [42, false]);
     expect(seqScans(nodes)).toEqual([]);
     expect(indexes(nodes)).toContain('ix_social_associations_user_id_id');
+  });
+
+  it("the caller's own list uses ix_social_associations_user_id_id and touches no other table", async () => {
+    const nodes = await genericPlan(LIST_OWN_SQL, [42]);
+    expect(seqScans(nodes)).toEqual([]);
+    expect(indexes(nodes)).toEqual(['ix_social_associations_user_id_id']);
   });
 
   it('resolving an identity uses the unique (provider, ext_id) index', async () => {
