@@ -12,7 +12,8 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { formatSummary, summarizeProfile } from './profile-summary.mjs';
-import { drivenUsers, recreateDatabase, seedAssociations, seedUsers, withDatabase } from './seed.mjs';
+import { paced } from './paced.mjs';
+import { countRows, drivenUsers, recreateDatabase, seedAssociations, seedUsers, withDatabase } from './seed.mjs';
 import { buildRequests, makeTokens, WORKLOADS } from './workloads.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -52,11 +53,15 @@ const opt = {
   warmup: int('BENCH_WARMUP', 3),
   connections: int('BENCH_CONNECTIONS', 50),
   rounds: int('BENCH_ROUNDS', 2),
+  // More rounds in the scale phase: its verdict compares two p50s, and one disturbed round of two would sway it.
+  scaleRounds: int('BENCH_SCALE_ROUNDS', 4),
   workloads: list('BENCH_WORKLOADS', 'a,b,c,d'),
   servers: list('BENCH_SERVERS', 'service,floor'),
   scale: env.BENCH_SCALE === '1' || env.BENCH_SCALE === 'true' ? 'also' : env.BENCH_SCALE === 'only' ? 'only' : 'no',
   scaleVolumes: list('BENCH_SCALE_ASSOCIATIONS', '10000,1000000').map(Number),
   scaleWorkloads: list('BENCH_SCALE_WORKLOADS', 'a,b,c'),
+  // Requests per second, in total, at which each volume's service is driven in the scale phase.
+  scaleRate: int('BENCH_SCALE_RATE', 800),
   profile: list('BENCH_PROFILE', ''),
   serverUrl: env.DATABASE ?? env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
   dbName: env.BENCH_DB_NAME ?? 'sa_bench',
@@ -89,6 +94,16 @@ for (const w of [...opt.workloads, ...opt.scaleWorkloads, ...opt.profile]) {
 for (const s of opt.servers) if (s !== 'service' && s !== 'floor') throw new Error(`unknown server "${s}"`);
 if (opt.users < 100) throw new Error('BENCH_USERS must be at least 100');
 if (opt.connections < 1 || opt.duration < 1 || opt.rounds < 1) throw new Error('connections/duration/rounds >= 1');
+if (opt.scale !== 'no') {
+  if (opt.scaleVolumes.length < 2 || opt.scaleVolumes.some((v) => !Number.isInteger(v) || v < 1)) {
+    throw new Error('BENCH_SCALE_ASSOCIATIONS must list at least two positive volumes, e.g. 10000,1000000');
+  }
+  if (new Set(opt.scaleVolumes).size !== opt.scaleVolumes.length) throw new Error('BENCH_SCALE_ASSOCIATIONS: repeated');
+  if (opt.scaleRate < 1) throw new Error('BENCH_SCALE_RATE must be at least 1');
+}
+// The scale phase: one database and one service per volume, the service on its own port.
+const scaleDbName = (volume) => `${opt.dbName}_${volume}`;
+const scalePort = (index) => opt.servicePort + 10 + index;
 
 const log = (line) => process.stdout.write(`${line}\n`);
 
@@ -97,7 +112,12 @@ const runsPerPhase = (workloads) =>
   workloads.length * opt.servers.length * (opt.rounds * opt.duration + opt.warmup + 2);
 const estimate =
   (opt.scale !== 'only' ? runsPerPhase(opt.workloads) : 0) +
-  (opt.scale !== 'no' ? opt.scaleVolumes.length * (runsPerPhase(opt.scaleWorkloads) + 60) : 0) +
+  (opt.scale !== 'no'
+    ? opt.scaleVolumes.length *
+      (opt.scaleWorkloads.length * (opt.scaleRounds * opt.duration + opt.warmup + 2) +
+        60 +
+        Math.max(...opt.scaleVolumes) / 20_000)
+    : 0) +
   opt.profile.length * opt.servers.length * (opt.duration + 5);
 const deadlineSeconds = int('BENCH_TIMEOUT', Math.ceil(estimate * 1.5 + 600));
 const deadline = setTimeout(() => {
@@ -126,7 +146,7 @@ function startNode(name, args, extraEnv, cwd = ROOT) {
   child.on('exit', (code, signal) => {
     children.delete(child);
     child.exited = { code, signal };
-    if (!stopping && name !== 'build' && name !== 'migrations') {
+    if (!stopping && !child.stopRequested && name !== 'build' && name !== 'migrations') {
       log(`bench: ${name} exited unexpectedly (code ${code}, signal ${signal}); see ${logFile}`);
     }
   });
@@ -152,6 +172,7 @@ async function runNode(name, args, extraEnv, timeoutMs, cwd = ROOT) {
 
 async function stopChild(child) {
   if (child.exited) return;
+  child.stopRequested = true;
   child.kill('SIGTERM');
   const exited = new Promise((done) => child.once('exit', done));
   if ((await Promise.race([exited.then(() => true), sleep(5000).then(() => false)])) === false) {
@@ -196,7 +217,9 @@ async function assertPortFree(port) {
   } catch {
     return;
   }
-  throw new Error(`something already answers on 127.0.0.1:${port}; set BENCH_SERVICE_PORT / BENCH_FLOOR_PORT`);
+  throw new Error(
+    `something already answers on 127.0.0.1:${port}; set BENCH_SERVICE_PORT / BENCH_FLOOR_PORT (the scale phase uses BENCH_SERVICE_PORT+10, +11, ...)`,
+  );
 }
 
 // ------------------------------------------------------------------ measuring
@@ -251,9 +274,10 @@ class Latencies {
 let runSerial = 0;
 const runTag = Date.now().toString(36);
 
-// CPU time, from /proc: the servers' own, and that of the PostgreSQL backends serving the benchmark
-// database (only the server being driven uses them during a run). Unlike requests per second, CPU time
-// per request hardly depends on what else the machine is doing.
+// CPU time, from /proc: the servers' own, and that of the PostgreSQL backends serving the server's
+// database (in the main phase both servers share one database, but only the one being driven uses it
+// during a run; in the scale phase each service has its own). Unlike requests per second, CPU time per
+// request hardly depends on what else the machine is doing.
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 function cpuMs(pid) {
   try {
@@ -266,8 +290,8 @@ function cpuMs(pid) {
 }
 
 let admin; // a connection to the server's maintenance database, for pg_stat_activity
-async function backendCpu() {
-  const { rows } = await admin.query('SELECT pid FROM pg_stat_activity WHERE datname = $1', [opt.dbName]);
+async function backendCpu(database) {
+  const { rows } = await admin.query('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database]);
   const byPid = new Map();
   for (const { pid } of rows) {
     if (opt.nice !== undefined) {
@@ -284,31 +308,47 @@ async function backendCpu() {
 }
 const backendCpuSince = (before, after) => [...after].reduce((sum, [pid, ms]) => sum + ms - (before.get(pid) ?? 0), 0);
 
-/** One autocannon run against one server. */
-async function drive(server, workload, seconds) {
+/**
+ * One run against one server: autocannon as fast as the server answers (closed loop), or, given
+ * `rate`, requests started at that fixed rate (bench/paced.mjs), both over opt.connections connections.
+ */
+async function drive(server, workload, seconds, rate) {
   if (server.child.exited) throw new Error(`${server.name} is not running:\n${tail(server.child.logFile)}`);
-  const dbBefore = await backendCpu();
+  const dbBefore = await backendCpu(server.database);
   const cpuBefore = cpuMs(server.child.pid);
   const stats = { expected: 0, unexpected: {} };
   const requests = buildRequests(workload, tokens, stats, `${runTag}-${++runSerial}`);
   const latencies = new Latencies();
   const sampler = rssSampler(server.child.pid);
-  const instance = autocannon({
-    url: `http://127.0.0.1:${server.port}`,
-    connections: opt.connections,
-    duration: seconds,
-    timeout: 10,
-    requests,
-  });
-  instance.on('response', (_client, _status, _bytes, ms) => latencies.push(ms));
-  const result = await instance;
+  let result;
+  if (rate) {
+    const run = await paced({
+      port: server.port,
+      connections: opt.connections,
+      rate,
+      seconds,
+      requests,
+      onLatency: (ms) => latencies.push(ms),
+    });
+    result = { duration: run.seconds, errors: run.socketErrors + run.timeouts, timeouts: run.timeouts, late: run.late };
+  } else {
+    const instance = autocannon({
+      url: `http://127.0.0.1:${server.port}`,
+      connections: opt.connections,
+      duration: seconds,
+      timeout: 10,
+      requests,
+    });
+    instance.on('response', (_client, _status, _bytes, ms) => latencies.push(ms));
+    result = await instance;
+  }
   const peakRssMb = sampler.stop();
   const cpu = cpuMs(server.child.pid) - cpuBefore;
-  const dbCpu = backendCpuSince(dbBefore, await backendCpu());
+  const dbCpu = backendCpuSince(dbBefore, await backendCpu(server.database));
   await sleep(300); // let the requests still in flight finish before the next run
   const unexpected = Object.values(stats.unexpected).reduce((n, c) => n + c, 0);
   return {
-    server: server.name,
+    server: server.label ?? server.name,
     workload,
     seconds: result.duration,
     completed: latencies.length,
@@ -319,6 +359,7 @@ async function drive(server, workload, seconds) {
     unexpectedByStatus: stats.unexpected,
     socketErrors: result.errors,
     timeouts: result.timeouts,
+    late: result.late,
     peakRssMb,
     cpu,
     dbCpu,
@@ -335,6 +376,7 @@ function combine(runs) {
     }
   }
   return {
+    completed,
     rps: completed / seconds,
     ...Latencies.percentiles(runs.map((r) => r.latencies)),
     unexpected: runs.reduce((n, r) => n + r.unexpected, 0),
@@ -344,6 +386,8 @@ function combine(runs) {
     cpuPerReq: runs.reduce((n, r) => n + r.cpu, 0) / completed,
     dbCpuPerReq: runs.reduce((n, r) => n + r.dbCpu, 0) / completed,
     perRound: runs.map((r) => r.rps),
+    perRoundP50: runs.map((r) => r.p50),
+    late: runs.reduce((n, r) => n + (r.late ?? 0), 0),
   };
 }
 
@@ -366,24 +410,27 @@ function logRun(r, label) {
   log(
     `  ${label.padEnd(8)} ${r.server.padEnd(8)} ${fmt.rps(r.rps).padStart(7)} req/s  p50 ${fmt.ms(r.p50)} ms  p99 ${fmt.ms(r.p99)} ms  ` +
       `cpu/req ${fmt.ms(r.cpu / r.completed)} + db ${fmt.ms(r.dbCpu / r.completed)} ms  ` +
-      `unexpected ${r.unexpected}  socket errors ${r.socketErrors}  rss ${fmt.mb(r.peakRssMb)} MB`,
+      `unexpected ${r.unexpected}  socket errors ${r.socketErrors}  ${r.late === undefined ? '' : `late ${r.late}  `}rss ${fmt.mb(r.peakRssMb)} MB`,
   );
 }
 
-/** Warm-up, then A/B/A/B rounds, for each workload. Returns { [workload]: { [server]: combined } }. */
-async function measure(workloads, label) {
+/**
+ * Warm-up, then A/B/A/B rounds, for each workload, closed loop or at a fixed `rate`.
+ * Returns { [workload]: { [server key]: combined } }.
+ */
+async function measure(workloads, label, instances, rate, rounds = opt.rounds) {
   const results = {};
   for (const w of workloads) {
     log(`${label}${WORKLOADS[w].title}`);
-    for (const server of servers) {
-      if (opt.warmup > 0) logRun(await drive(server, w, opt.warmup), 'warm-up');
+    for (const server of instances) {
+      if (opt.warmup > 0) logRun(await drive(server, w, opt.warmup, rate), 'warm-up');
     }
-    const runs = Object.fromEntries(servers.map((s) => [s.name, []]));
-    for (let round = 1; round <= opt.rounds; round++) {
-      for (const server of servers) {
-        const r = await drive(server, w, opt.duration);
+    const runs = Object.fromEntries(instances.map((s) => [s.key ?? s.name, []]));
+    for (let round = 1; round <= rounds; round++) {
+      for (const server of instances) {
+        const r = await drive(server, w, opt.duration, rate);
         logRun(r, `round ${round}`);
-        runs[server.name].push(r);
+        runs[server.key ?? server.name].push(r);
       }
     }
     results[w] = Object.fromEntries(Object.entries(runs).map(([name, rs]) => [name, combine(rs)]));
@@ -441,41 +488,61 @@ function perRoundTable(results) {
   return rows.join('\n');
 }
 
-function scaleTable(byVolume) {
-  const volumes = Object.keys(byVolume).map(Number);
-  const [small, large] = [Math.min(...volumes), Math.max(...volumes)];
-  const head = volumes
-    .map((v) => `${v.toLocaleString('en-US')}: req/s · p50 · p99 · CPU ms/req (server + PostgreSQL)`)
-    .join(' | ');
+const TARGET_SCALE_P50 = 0.2; // p50 at the largest volume within 20% of the smallest's
+// The service kept up with BENCH_SCALE_RATE: at least 95% of it answered, and at most 5% of the
+// requests had to wait for a free connection. A stall of 100 ms (a GC, another process) makes ~80
+// requests wait and moves p99, not p50; when many more wait, p50 measures a queue again.
+const RATE_REACHED = 0.95;
+const LATE_AT_MOST = 0.05;
+
+/** results: { [workload]: { [volume]: combined } }, volumes measured side by side at opt.scaleRate. */
+function scaleTable(results) {
+  const n = (v) => Number(v).toLocaleString('en-US');
+  const volumes = opt.scaleVolumes.toSorted((x, y) => x - y);
+  const [small, large] = [volumes[0], volumes.at(-1)];
+  const ratioHead = `p50 ${n(large)}/${n(small)}`;
   const rows = [
-    `| workload | server | ${head} | p50 ${large.toLocaleString('en-US')}/${small.toLocaleString('en-US')} | same, over the floor's | errors |`,
-    `| --- | --- | ${volumes.map(() => '---').join(' | ')} | ---: | ---: | --- |`,
+    `| workload | ${volumes.map((v) => `${n(v)}: req/s · p50 · p99 · CPU ms/req (server + PostgreSQL)`).join(' | ')} | ${ratioHead} | errors |`,
+    `| --- | ${volumes.map(() => '---').join(' | ')} | ---: | --- |`,
+  ];
+  const rounds = [
+    `| workload | ${volumes.map((v) => `p50 ms per round, ${n(v)}`).join(' | ')} | ${ratioHead} per round |`,
+    `| --- | ${volumes.map(() => '---').join(' | ')} | --- |`,
   ];
   const verdicts = [];
-  const workloads = Object.keys(byVolume[small]);
-  for (const w of workloads) {
-    for (const name of Object.keys(byVolume[small][w])) {
-      const cells = volumes.map((v) => {
-        const c = byVolume[v][w][name];
-        return `${fmt.rps(c.rps)} · ${fmt.ms(c.p50)} · ${fmt.ms(c.p99)} · ${fmt.cpu(c.cpuPerReq)} + ${fmt.cpu(c.dbCpuPerReq)}`;
-      });
-      const ratio = byVolume[large][w][name].p50 / byVolume[small][w][name].p50;
-      // The same ratio divided by the floor's: what is left once the machine's drift between the volumes is taken out.
-      const floor = byVolume[small][w].floor && byVolume[large][w].floor;
-      const relative =
-        floor && name !== 'floor' ? ratio / (byVolume[large][w].floor.p50 / byVolume[small][w].floor.p50) : NaN;
-      const errors = volumes.map((v) => describeErrors(byVolume[v][w][name])).join(' / ');
-      rows.push(
-        `| ${WORKLOADS[w].title} | ${name} | ${cells.join(' | ')} | ${fmt.ratio(ratio)} | ${fmt.ratio(relative)} | ${errors} |`,
-      );
-      if (name === 'service') {
-        verdicts.push(
-          `- ${WORKLOADS[w].title}: ${Math.abs(ratio - 1) <= 0.2 ? 'PASS' : 'FAIL'} service p50 at ${large.toLocaleString('en-US')} is ${fmt.ratio(ratio)} of ${small.toLocaleString('en-US')} (target within 20%)`,
-        );
-      }
-    }
+  for (const [w, byVolume] of Object.entries(results)) {
+    const cells = volumes.map((v) => {
+      const c = byVolume[v];
+      return `${fmt.rps(c.rps)} · ${fmt.ms(c.p50)} · ${fmt.ms(c.p99)} · ${fmt.cpu(c.cpuPerReq)} + ${fmt.cpu(c.dbCpuPerReq)}`;
+    });
+    const ratio = byVolume[large].p50 / byVolume[small].p50;
+    const errors = volumes.map((v) => describeErrors(byVolume[v])).join(' / ');
+    rows.push(`| ${WORKLOADS[w].title} | ${cells.join(' | ')} | ${fmt.ratio(ratio)} | ${errors} |`);
+    const perRound = byVolume[small].perRoundP50.map((p50, i) => fmt.ratio(byVolume[large].perRoundP50[i] / p50));
+    rounds.push(
+      `| ${WORKLOADS[w].title} | ${volumes.map((v) => byVolume[v].perRoundP50.map(fmt.ms).join(', ')).join(' | ')} | ${perRound.join(', ')} |`,
+    );
+    const slowest = Math.min(...volumes.map((v) => byVolume[v].rps));
+    const late = Math.max(...volumes.map((v) => byVolume[v].late / byVolume[v].completed));
+    const checks = [
+      [
+        `service p50 at ${n(large)} is ${fmt.ratio(ratio)} of ${n(small)} (target within ${TARGET_SCALE_P50 * 100}%)`,
+        Math.abs(ratio - 1) <= TARGET_SCALE_P50,
+      ],
+      [
+        `kept up with ${fmt.rps(opt.scaleRate)} req/s at every volume (lowest ${fmt.rps(slowest)} req/s; at most ${(late * 100).toFixed(1)}% of requests waited for a free connection)`,
+        slowest >= opt.scaleRate * RATE_REACHED && late <= LATE_AT_MOST,
+      ],
+      [
+        'no unexpected statuses or socket errors',
+        volumes.every((v) => byVolume[v].unexpected + byVolume[v].socketErrors === 0),
+      ],
+    ];
+    verdicts.push(
+      `- ${WORKLOADS[w].title}: ${checks.map(([text, ok]) => `${ok ? 'PASS' : 'FAIL'} ${text}`).join('; ')}`,
+    );
   }
-  return { table: rows.join('\n'), verdicts: verdicts.join('\n') };
+  return { table: rows.join('\n'), perRound: rounds.join('\n'), verdicts: verdicts.join('\n') };
 }
 
 function versionOf(pkg) {
@@ -500,7 +567,13 @@ async function gitDescribe() {
     : `${opt.serviceRoot} (not a git checkout)`;
 }
 
-function machineHeader(pgVersion, git, volume) {
+const serviceSettings = () =>
+  `NODE_ENV=production, LOG_LEVEL=${opt.logLevel}${Object.entries(opt.serviceEnv)
+    .map(([k, v]) => `, ${k}=${v}`)
+    .join('')}, other settings at their defaults`;
+
+/** `load` and `servers` replace the main phase's lines of those names. */
+function machineHeader(pgVersion, git, volume, { load, servers: serversLine } = {}) {
   const busy = loadBefore[0] > os.availableParallelism() * 0.5;
   return [
     ...(busy
@@ -520,14 +593,8 @@ function machineHeader(pgVersion, git, volume) {
       : []),
     `- code: ${git}`,
     `- data: ${volume}`,
-    `- load: autocannon, ${opt.connections} connections, ${opt.duration} s per run, ${opt.rounds} rounds alternating ${opt.servers.join('/')} after a ${opt.warmup} s warm-up each; ${tokens.length.toLocaleString('en-US')} distinct users and tokens, rotated per request`,
-    `- servers: service \`node dist/src/main.js\` (NODE_ENV=production, LOG_LEVEL=${opt.logLevel}${Object.entries(
-      opt.serviceEnv,
-    )
-      .map(([k, v]) => `, ${k}=${v}`)
-      .join(
-        '',
-      )}, other settings at their defaults); floor \`node bench/floor.mjs\`; both with a pool of ${opt.poolSize} PostgreSQL connections, on 127.0.0.1`,
+    `- load: ${load ?? `autocannon, ${opt.connections} connections, ${opt.duration} s per run, ${opt.rounds} rounds alternating ${opt.servers.join('/')} after a ${opt.warmup} s warm-up each; ${tokens.length.toLocaleString('en-US')} distinct users and tokens, rotated per request`}`,
+    `- servers: ${serversLine ?? `service \`node dist/src/main.js\` (${serviceSettings()}); floor \`node bench/floor.mjs\`; both with a pool of ${opt.poolSize} PostgreSQL connections, on 127.0.0.1`}`,
   ].join('\n');
 }
 
@@ -579,6 +646,49 @@ async function profileWorkloads(workloads) {
 let tokens = [];
 let servers = [];
 let loadBefore = [];
+let driven;
+let secret;
+
+/**
+ * Drops, creates, migrates and seeds one database with `associations` rows, or with
+ * BENCH_REUSE_DB=1 keeps it when it holds the expected rows. Returns its URL and how many
+ * associations each driven user holds.
+ */
+async function prepareDatabase(name, associations) {
+  const url = withDatabase(opt.serverUrl, name);
+  const perDrivenUser = Math.max(0, Math.min(opt.perDrivenUser, Math.floor(associations / driven.ids.length)));
+  if (opt.reuseDb) {
+    const expected = { users: opt.users, associations, drivenRows: driven.ids.length * perDrivenUser };
+    const found = await countRows(url, driven.ids).catch(() => undefined);
+    const show = (c) => `${c.users} users, ${c.associations} associations, ${c.drivenRows} of the driven users`;
+    if (found && Object.keys(expected).every((k) => found[k] === expected[k])) {
+      log(`reusing database ${name} (BENCH_REUSE_DB=1): ${show(found)}`);
+      return { url, perDrivenUser };
+    }
+    log(
+      `database ${name} ${found ? `holds ${show(found)}, not ${show(expected)}` : 'is missing or not seeded'}: seeding it again`,
+    );
+  }
+  log(`creating database ${name}`);
+  await recreateDatabase(opt.serverUrl, name);
+  log('running the migrations');
+  await runNode(
+    'migrations',
+    [
+      join(opt.serviceRoot, 'node_modules', 'typeorm', 'cli.js'),
+      'migration:run',
+      '-d',
+      join(opt.serviceRoot, 'dist', 'ormconfig.js'),
+    ],
+    { NODE_ENV: 'production', DATABASE_URL: url, JWT_SECRET: secret, LOG_LEVEL: 'warn' },
+    120_000,
+    opt.serviceRoot,
+  );
+  log(`seeding ${name}`);
+  await seedUsers(url, opt, log);
+  const seeded = await seedAssociations(url, { ...opt, total: associations, driven }, log);
+  return { url, perDrivenUser: seeded.perDrivenUser };
+}
 
 async function main() {
   mkdirSync(WORK, { recursive: true });
@@ -589,17 +699,23 @@ async function main() {
       `warning: load average is ${loadBefore[0].toFixed(2)} on ${os.availableParallelism()} cores; results will be noisy`,
     );
   }
-  const secret = randomBytes(36).toString('base64url');
-  const databaseUrl = withDatabase(opt.serverUrl, opt.dbName);
-  const driven = drivenUsers(opt);
+  secret = randomBytes(36).toString('base64url');
+  driven = drivenUsers(opt);
   tokens = makeTokens(driven.ids, secret);
   const git = await gitDescribe();
   const pg = (await import('pg')).default;
   admin = new pg.Client({ connectionString: opt.serverUrl });
   await admin.connect();
-  await Promise.all([opt.servicePort, opt.floorPort].map(assertPortFree));
+  const pgVersion = (await admin.query('SHOW server_version')).rows[0].server_version;
+  await Promise.all(
+    [
+      ...(opt.scale !== 'only' ? opt.servers.map((s) => (s === 'service' ? opt.servicePort : opt.floorPort)) : []),
+      ...(opt.scale !== 'no' ? opt.scaleVolumes.map((_, i) => scalePort(i)) : []),
+    ].map(assertPortFree),
+  );
 
-  if (opt.build && opt.servers.includes('service')) {
+  const buildNeeded = opt.scale !== 'only' ? opt.servers.includes('service') : true;
+  if (opt.build && buildNeeded) {
     log('building the service (npm run build)');
     await runNode(
       'build',
@@ -610,35 +726,10 @@ async function main() {
     );
   }
 
-  let pgVersion;
-  let seeded = { perDrivenUser: Math.min(opt.perDrivenUser, Math.floor(opt.associations / driven.ids.length)) };
-  const seedVolume = opt.scale === 'only' ? opt.scaleVolumes[0] : opt.associations;
-  if (opt.reuseDb) {
-    log(`reusing database ${opt.dbName} as it is (BENCH_REUSE_DB=1)`);
-    pgVersion = (await admin.query('SHOW server_version')).rows[0].server_version;
-  } else {
-    log(`creating database ${opt.dbName}`);
-    pgVersion = await recreateDatabase(opt.serverUrl, opt.dbName);
-    log('running the migrations');
-    await runNode(
-      'migrations',
-      [
-        join(opt.serviceRoot, 'node_modules', 'typeorm', 'cli.js'),
-        'migration:run',
-        '-d',
-        join(opt.serviceRoot, 'dist', 'ormconfig.js'),
-      ],
-      { NODE_ENV: 'production', DATABASE_URL: databaseUrl, JWT_SECRET: secret, LOG_LEVEL: 'warn' },
-      120_000,
-      opt.serviceRoot,
-    );
-    log('seeding');
-    await seedUsers(databaseUrl, opt, log);
-    seeded = await seedAssociations(databaseUrl, { ...opt, total: seedVolume, driven }, log);
-  }
-
-  const profiling = opt.profile.length > 0;
-  const serverEnv = {
+  const profiling = opt.profile.length > 0 && opt.scale !== 'only';
+  if (opt.profile.length > 0 && !profiling)
+    log('BENCH_PROFILE needs the main phase: no profiles with BENCH_SCALE=only');
+  const serverEnv = (databaseUrl) => ({
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     DATABASE_URL: databaseUrl,
@@ -646,47 +737,65 @@ async function main() {
     DATABASE_MIGRATIONS_RUN: 'false',
     JWT_SECRET: secret,
     LOG_LEVEL: opt.logLevel,
-  };
-  const startServer = (name, port, script, cwd = ROOT, extraEnv = {}) => {
+  });
+  const serviceScript = join(opt.serviceRoot, 'dist', 'src', 'main.js');
+  const startServer = ({ name, port, script, database, databaseUrl, cwd = ROOT, extraEnv = {}, profile = false }) => {
     const profileBase = join(WORK, `${name}.cpuprofile`);
-    const args = profiling ? ['--import', join(ROOT, 'bench', 'cpu-profile.mjs'), script] : [script];
+    const args = profile ? ['--import', join(ROOT, 'bench', 'cpu-profile.mjs'), script] : [script];
     const child = startNode(
       name,
       args,
-      { ...serverEnv, ...extraEnv, PORT: String(port), ...(profiling ? { BENCH_CPU_PROFILE_FILE: profileBase } : {}) },
+      {
+        ...serverEnv(databaseUrl),
+        ...extraEnv,
+        PORT: String(port),
+        ...(profile ? { BENCH_CPU_PROFILE_FILE: profileBase } : {}),
+      },
       cwd,
     );
-    return { name, port, child, profileBase };
+    return { name, port, child, database, profileBase };
   };
-  servers = opt.servers.map((name) =>
-    name === 'service'
-      ? startServer(
-          'service',
-          opt.servicePort,
-          join(opt.serviceRoot, 'dist', 'src', 'main.js'),
-          opt.serviceRoot,
-          opt.serviceEnv,
-        )
-      : startServer('floor', opt.floorPort, join(ROOT, 'bench', 'floor.mjs')),
-  );
-  await Promise.all(servers.map((s) => waitReady(s)));
-  log(`ready: ${servers.map((s) => `${s.name} pid ${s.child.pid} on :${s.port}`).join(', ')}`);
 
   const sections = {};
-  const hwm = () => servers.map((s) => `${s.name} ${fmt.mb(readStatusKb(s.child.pid, 'VmHWM') / 1024)} MB`).join(', ');
   const volumeText = (associations, perUser) =>
     `${opt.users.toLocaleString('en-US')} users (${opt.admins} admins), ${associations.toLocaleString('en-US')} associations; ` +
     `each of the ${driven.ids.length.toLocaleString('en-US')} driven users holds ${perUser}`;
 
   if (opt.scale !== 'only') {
+    const { url: databaseUrl, perDrivenUser } = await prepareDatabase(opt.dbName, opt.associations);
+    servers = opt.servers.map((name) =>
+      name === 'service'
+        ? startServer({
+            name: 'service',
+            port: opt.servicePort,
+            script: serviceScript,
+            database: opt.dbName,
+            databaseUrl,
+            cwd: opt.serviceRoot,
+            extraEnv: opt.serviceEnv,
+            profile: profiling,
+          })
+        : startServer({
+            name: 'floor',
+            port: opt.floorPort,
+            script: join(ROOT, 'bench', 'floor.mjs'),
+            database: opt.dbName,
+            databaseUrl,
+            profile: profiling,
+          }),
+    );
+    await Promise.all(servers.map((s) => waitReady(s)));
+    log(`ready: ${servers.map((s) => `${s.name} pid ${s.child.pid} on :${s.port}`).join(', ')}`);
+    const hwm = () =>
+      servers.map((s) => `${s.name} ${fmt.mb(readStatusKb(s.child.pid, 'VmHWM') / 1024)} MB`).join(', ');
+
     log(`\n== service vs floor, ${opt.associations.toLocaleString('en-US')} associations`);
-    const results = await measure(opt.workloads, '');
+    const results = await measure(opt.workloads, '', servers);
     const { table, verdicts } = mainTable(results);
-    const perUser = seeded.perDrivenUser;
     const body = [
       '## Service vs floor',
       '',
-      machineHeader(pgVersion, git, volumeText(opt.associations, perUser)),
+      machineHeader(pgVersion, git, volumeText(opt.associations, perDrivenUser)),
       '',
       table,
       '',
@@ -704,52 +813,81 @@ async function main() {
     ].join('\n');
     log(`\n${table}\n\n${verdicts}`);
     sections.main = body;
+
+    if (profiling) {
+      const summaries = await profileWorkloads(opt.profile);
+      sections.profile = [
+        '## CPU profiles',
+        '',
+        `One extra ${opt.duration} s run per server under the V8 sampling profiler (not counted above). Self time, by package and by function.`,
+        '',
+        summaries,
+      ].join('\n');
+    }
+    // The scale phase has its own servers: these would only hold memory and connections.
+    await Promise.all(servers.map((s) => stopChild(s.child)));
   }
 
   if (opt.scale !== 'no') {
-    const byVolume = {};
-    let perUser = seeded.perDrivenUser;
-    for (const [i, volume] of opt.scaleVolumes.entries()) {
-      const seededAlready = i === 0 && opt.scale === 'only' && !opt.reuseDb;
-      if (!seededAlready) {
-        log(`\nreseeding: ${volume.toLocaleString('en-US')} associations`);
-        ({ perDrivenUser: perUser } = await seedAssociations(databaseUrl, { ...opt, total: volume, driven }, log));
-      }
-      log(`== scale, ${volume.toLocaleString('en-US')} associations`);
-      byVolume[volume] = await measure(opt.scaleWorkloads, `[${volume.toLocaleString('en-US')}] `);
-    }
-    const { table, verdicts } = scaleTable(byVolume);
+    const n = (v) => v.toLocaleString('en-US');
+    const volumes = opt.scaleVolumes.toSorted((x, y) => x - y);
+    log(`\n== scale: one database and one service per volume (${volumes.map(n).join(', ')} associations)`);
+    const prepared = [];
+    for (const volume of volumes) prepared.push(await prepareDatabase(scaleDbName(volume), volume));
+    const instances = volumes.map((volume, i) => ({
+      ...startServer({
+        name: `service-${volume}`,
+        port: scalePort(i),
+        script: serviceScript,
+        database: scaleDbName(volume),
+        databaseUrl: prepared[i].url,
+        cwd: opt.serviceRoot,
+        extraEnv: opt.serviceEnv,
+      }),
+      key: volume,
+      label: n(volume),
+    }));
+    await Promise.all(instances.map((s) => waitReady(s)));
+    log(`ready: ${instances.map((s) => `${s.name} pid ${s.child.pid} on :${s.port}`).join(', ')}`);
+    log(`== scale, ${n(opt.scaleRate)} requests/s`);
+    const results = await measure(opt.scaleWorkloads, '', instances, opt.scaleRate, opt.scaleRounds);
+    const { table, perRound, verdicts } = scaleTable(results);
+    const perUser = [...new Set(prepared.map((p) => p.perDrivenUser))].join(' or ');
     const body = [
       '## Scale with data',
       '',
       machineHeader(
         pgVersion,
         git,
-        `${opt.users.toLocaleString('en-US')} users; associations ${opt.scaleVolumes.map((v) => v.toLocaleString('en-US')).join(' then ')}, reseeded between (audit_events emptied too); each driven user holds ${perUser} at every volume, the rest is spread over the other users`,
+        `${opt.users.toLocaleString('en-US')} users (${opt.admins} admins) in every database; associations ${volumes.map(n).join(' and ')}, one database each (${volumes.map(scaleDbName).join(', ')}); each driven user holds ${perUser} at every volume, the rest is spread over the other users`,
+        {
+          load: `a fixed rate of ${n(opt.scaleRate)} requests/s (BENCH_SCALE_RATE; bench/paced.mjs: requests evenly spaced, round robin over ${opt.connections} keep-alive connections, one request at a time on each), ${opt.duration} s per run, ${opt.scaleRounds} rounds alternating ${volumes.map(n).join('/')} after a ${opt.warmup} s warm-up each at the same rate; ${tokens.length.toLocaleString('en-US')} distinct users and tokens, rotated per request`,
+          servers: `one service per volume, \`node dist/src/main.js\` (${serviceSettings()}), each on its own database with a pool of ${opt.poolSize} PostgreSQL connections, on 127.0.0.1:${instances.map((s) => s.port).join('/')}; no floor`,
+        },
       ),
       '',
       table,
       '',
+      'At a fixed rate below saturation, the server is idle when most requests arrive, so p50 is the time the service takes for one request, and req/s is the rate asked for (lower means the service could not keep up).',
+      '"req/s" counts every request; in (b) a POST and its DELETE are two. p50/p99 are over every response of all rounds, measured by the client.',
+      'CPU ms/req: CPU time (user + system, from /proc) of the service process, and of the PostgreSQL backends of its database, divided by the responses.',
+      '',
       'Targets:',
       '',
-      verdicts || '- (needs the service)',
+      verdicts,
+      '',
+      'p50 of each round (the spread between rounds of one volume is noise):',
+      '',
+      perRound,
     ].join('\n');
-    log(`\n${table}\n\n${verdicts}`);
+    log(`\n${table}\n\n${perRound}\n\n${verdicts}`);
     sections.scale = body;
   }
 
-  if (profiling) {
-    const summaries = await profileWorkloads(opt.profile);
-    sections.profile = [
-      '## CPU profiles',
-      '',
-      `One extra ${opt.duration} s run per server under the V8 sampling profiler (not counted above). Self time, by package and by function.`,
-      '',
-      summaries,
-    ].join('\n');
-  }
-
-  writeResults(sections);
+  // Sections in a fixed order, for a new file.
+  writeResults(
+    Object.fromEntries(['main', 'scale', 'profile'].filter((k) => sections[k]).map((k) => [k, sections[k]])),
+  );
   await shutdown(0);
 }
 

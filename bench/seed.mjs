@@ -118,3 +118,20 @@ export async function seedAssociations(databaseUrl, { users, total, perDrivenUse
     await client.end();
   }
 }
+
+/** What a seeded database holds, to tell whether BENCH_REUSE_DB can keep it. Throws if it is missing. */
+export async function countRows(databaseUrl, drivenIds) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      `SELECT (SELECT count(*) FROM users)::int AS users,
+              (SELECT count(*) FROM social_associations)::int AS associations,
+              (SELECT count(*) FROM social_associations WHERE user_id = ANY($1::int[]))::int AS "drivenRows"`,
+      [drivenIds],
+    );
+    return rows[0];
+  } finally {
+    await client.end();
+  }
+}
