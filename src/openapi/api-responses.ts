@@ -58,10 +58,10 @@ const PROBLEM_EXAMPLES = {
     code: 'permission_denied',
     detail: 'You do not have permission to manage the social associations of this user',
   },
-  user_not_found: { status: 404, code: 'user_not_found', detail: 'User 7 does not exist' },
+  user_not_found: { status: 404, code: 'not_found', detail: 'User 7 does not exist' },
   association_not_found: {
     status: 404,
-    code: 'association_not_found',
+    code: 'not_found',
     detail: 'User 7 has no google association with this ext_id',
   },
   already_linked: {

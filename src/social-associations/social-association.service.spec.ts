@@ -106,11 +106,12 @@ describe('SocialAssociationService.unlink', () => {
   });
 
   describe('admin callers', () => {
-    it('user_not_found when the user does not exist, and nothing is deleted', async () => {
+    it('not_found (the user) when the user does not exist, and nothing is deleted', async () => {
       const exists = vi.fn().mockResolvedValue(false);
       const service = serviceWith({ users: { exists } });
       const error = await domainError(service.unlink(admin(), USER_ID, target(), REQUEST_ID));
-      expect(error.code).toBe('user_not_found');
+      expect(error.code).toBe('not_found');
+      expect(error.message).toMatch(/^User \d+ does not exist$/);
       expect(error.status).toBe(404);
       expect(exists).toHaveBeenCalledWith(USER_ID);
     });
@@ -123,13 +124,14 @@ describe('SocialAssociationService.unlink', () => {
       expect(deleteAudited).toHaveBeenCalledExactlyOnceWith(USER_ID, 'google', '123', deletedAudit(1));
     });
 
-    it('association_not_found when 0 rows are deleted', async () => {
+    it('not_found (the association) when 0 rows are deleted', async () => {
       const service = serviceWith({
         users: { exists: vi.fn().mockResolvedValue(true) },
         associations: { deleteAudited: vi.fn().mockResolvedValue(false) },
       });
       const error = await domainError(service.unlink(admin(), USER_ID, target(), REQUEST_ID));
-      expect(error.code).toBe('association_not_found');
+      expect(error.code).toBe('not_found');
+      expect(error.message).toMatch(/has no \S+ association/);
       expect(error.status).toBe(404);
     });
 
@@ -152,10 +154,11 @@ describe('SocialAssociationService.unlink', () => {
       expect(deleteAudited).toHaveBeenCalledExactlyOnceWith(USER_ID, 'google', '123', deletedAudit(USER_ID));
     });
 
-    it('association_not_found when 0 rows are deleted', async () => {
+    it('not_found (the association) when 0 rows are deleted', async () => {
       const service = serviceWith({ associations: { deleteAudited: vi.fn().mockResolvedValue(false) } });
       const error = await domainError(service.unlink(caller(), USER_ID, target(), REQUEST_ID));
-      expect(error.code).toBe('association_not_found');
+      expect(error.code).toBe('not_found');
+      expect(error.message).toMatch(/has no \S+ association/);
     });
 
     it('passes a database failure on unchanged', async () => {
@@ -215,10 +218,11 @@ describe('SocialAssociationService.unlink', () => {
       expect(remove).toBeLessThan(count);
     });
 
-    it('association_not_found when 0 rows are deleted, without counting or auditing', async () => {
+    it('not_found (the association) when 0 rows are deleted, without counting or auditing', async () => {
       const m = lockoutMocks(false, 5);
       const error = await domainError(serviceFor(m).unlink(passwordless(), USER_ID, target(), REQUEST_ID));
-      expect(error.code).toBe('association_not_found');
+      expect(error.code).toBe('not_found');
+      expect(error.message).toMatch(/has no \S+ association/);
       expect(m.countForUser).not.toHaveBeenCalled();
       expect(m.record).not.toHaveBeenCalled();
     });

@@ -78,7 +78,7 @@ export class SocialAssociationService {
         throw new DomainError('already_linked', `This ${input.provider} identity is already linked to a user`);
       }
       // The user was deleted between the check above and the insert.
-      if (isForeignKeyViolation(error)) throw new DomainError('user_not_found', `User ${userId} does not exist`);
+      if (isForeignKeyViolation(error)) throw new DomainError('not_found', `User ${userId} does not exist`);
       throw error;
     }
   }
@@ -102,7 +102,7 @@ export class SocialAssociationService {
       requestId,
     };
     const notFound = () =>
-      new DomainError('association_not_found', `User ${userId} has no ${target.provider} association with this ext_id`);
+      new DomainError('not_found', `User ${userId} has no ${target.provider} association with this ext_id`);
 
     if (caller.isAdmin || caller.hasUsablePassword) {
       // The common case: one atomic statement decides 204 or 404.
@@ -132,7 +132,7 @@ export class SocialAssociationService {
     }
     const full = caller?.isAdmin === true;
     const associations = await this.associations.listForUser(userId, !full);
-    if (associations === null) throw new DomainError('user_not_found', `User ${userId} does not exist`);
+    if (associations === null) throw new DomainError('not_found', `User ${userId} does not exist`);
     return associations.map((association) => toUserExternalProviderDto(association, full ? 'full' : 'public'));
   }
 
@@ -171,7 +171,7 @@ export class SocialAssociationService {
   }
 
   private async assertUserExists(userId: number): Promise<void> {
-    if (!(await this.users.exists(userId))) throw new DomainError('user_not_found', `User ${userId} does not exist`);
+    if (!(await this.users.exists(userId))) throw new DomainError('not_found', `User ${userId} does not exist`);
   }
 }
 

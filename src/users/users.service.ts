@@ -21,7 +21,7 @@ export class UsersService {
   /** The caller's own record (it was loaded for authentication a moment ago: it exists). */
   async me(userId: number): Promise<UserDto> {
     const user = await this.users.findById(userId);
-    if (!user) throw new DomainError('user_not_found', `User ${userId} does not exist`);
+    if (!user) throw new DomainError('not_found', `User ${userId} does not exist`);
     return toUserDto(user);
   }
 

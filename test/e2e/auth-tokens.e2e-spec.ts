@@ -301,7 +301,7 @@ describe('Tokens with JWT_ISSUER and JWT_AUDIENCE configured', () => {
   it('404 (authenticated) with the configured iss and aud and no such association', async () => {
     const user = await arrange();
     const response = await deleteWith(user.id, signToken(accessClaims(user.id, { iss: ISSUER, aud: AUDIENCE })), '9');
-    expectProblem(response, 404, { code: 'association_not_found' });
+    expectProblem(response, 404, { code: 'not_found', detail: /has no \S+ association/ });
   });
 
   it.each([

@@ -539,21 +539,21 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
   });
 
   describe('404', () => {
-    it('404 user_not_found when an admin names a user that does not exist (path route)', async () => {
+    it('404 not_found when an admin names a user that does not exist (path route)', async () => {
       const admin = await f.makeAdmin();
       const res = await create(pathRoute(admin.id + 1000), tokenFor(admin.id), { provider: 'google', ext_id: 'g' });
-      expectProblem(res, 404, { code: 'user_not_found' });
+      expectProblem(res, 404, { code: 'not_found', detail: /^User \d+ does not exist$/ });
       await expectNothingWritten();
     });
 
-    it('404 user_not_found when an admin names a user that does not exist (body route)', async () => {
+    it('404 not_found when an admin names a user that does not exist (body route)', async () => {
       const admin = await f.makeAdmin();
       const res = await create(BODY_ROUTE, tokenFor(admin.id), {
         user_id: admin.id + 1000,
         provider: 'google',
         ext_id: 'g',
       });
-      expectProblem(res, 404, { code: 'user_not_found' });
+      expectProblem(res, 404, { code: 'not_found', detail: /^User \d+ does not exist$/ });
       await expectNothingWritten();
     });
   });

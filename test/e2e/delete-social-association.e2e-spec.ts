@@ -522,14 +522,14 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
     it('404 when the user has no such association', async () => {
       const { user, token } = await userWithAssociation();
       const response = await del(user.id, { token, body: { ext_id: '999', provider: 'google' } });
-      expectProblem(response, 404, { code: 'association_not_found', instance: path(user.id) });
+      expectProblem(response, 404, { code: 'not_found', detail: /has no \S+ association/, instance: path(user.id) });
       await expectUnchanged(2);
     });
 
     it('404 when the ext_id exists under another provider', async () => {
       const { user, token } = await userWithAssociation();
       const response = await del(user.id, { token, body: { ext_id: '123', provider: 'twitter' } });
-      expectProblem(response, 404, { code: 'association_not_found' });
+      expectProblem(response, 404, { code: 'not_found', detail: /has no \S+ association/ });
       await expectUnchanged(2);
     });
 
@@ -537,7 +537,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
       const { user: owner } = await userWithAssociation();
       const other = await f.makeUser();
       const response = await del(other.id, { token: tokenFor(other.id), body: { ext_id: '123', provider: 'google' } });
-      expectProblem(response, 404, { code: 'association_not_found' });
+      expectProblem(response, 404, { code: 'not_found', detail: /has no \S+ association/ });
       expect(await f.countAssociations(owner.id)).toBe(2);
       await expectUnchanged(2);
     });
@@ -547,7 +547,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
       const other = await f.makeUser();
       const admin = await f.makeAdmin();
       const response = await del(other.id, { token: tokenFor(admin.id), body: { ext_id: '123', provider: 'google' } });
-      expectProblem(response, 404, { code: 'association_not_found' });
+      expectProblem(response, 404, { code: 'not_found', detail: /has no \S+ association/ });
       expect(await f.countAssociations(owner.id)).toBe(2);
       await expectUnchanged(2);
     });
@@ -556,7 +556,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
       await userWithAssociation();
       const admin = await f.makeAdmin();
       const response = await del(MAX_ID, { token: tokenFor(admin.id), body: { ext_id: '123', provider: 'google' } });
-      expectProblem(response, 404, { code: 'user_not_found', instance: path(MAX_ID) });
+      expectProblem(response, 404, { code: 'not_found', detail: /^User \d+ does not exist$/, instance: path(MAX_ID) });
       await expectUnchanged(2);
     });
 
@@ -564,7 +564,8 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
       const { user, token } = await userWithAssociation();
       expectNoContent(await del(user.id, { token, body: { ext_id: '123', provider: 'google' } }));
       expectProblem(await del(user.id, { token, body: { ext_id: '123', provider: 'google' } }), 404, {
-        code: 'association_not_found',
+        code: 'not_found',
+        detail: /has no \S+ association/,
       });
       await expectDeletedOnly(user.id);
     });
@@ -575,7 +576,8 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
       const token = tokenFor(user.id);
       for (const extId of ['abc', 'ABC', ' AbC', 'AbC ']) {
         expectProblem(await del(user.id, { token, body: { ext_id: extId, provider: 'keycloak' } }), 404, {
-          code: 'association_not_found',
+          code: 'not_found',
+          detail: /has no \S+ association/,
         });
       }
       await expectUnchanged(1);
@@ -622,7 +624,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
       const user = await f.makeUser({ has_usable_password: false });
       await f.link(user.id, { provider: 'google', ext_id: '123' });
       const response = await del(user.id, { token: tokenFor(user.id), body: { ext_id: '999', provider: 'google' } });
-      expectProblem(response, 404, { code: 'association_not_found' });
+      expectProblem(response, 404, { code: 'not_found', detail: /has no \S+ association/ });
       await expectUnchanged(1);
     });
   });
@@ -756,7 +758,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
         body: { ext_id: '999', provider: 'google' },
         headers: { 'x-request-id': 'trace-0001' },
       });
-      expectProblem(response, 404, { code: 'association_not_found' });
+      expectProblem(response, 404, { code: 'not_found', detail: /has no \S+ association/ });
       expect(response.body.request_id).toBe('trace-0001');
     });
 

@@ -255,19 +255,23 @@ describe('GET /api/v2/user/:id/provider/ and GET /api/v2/user/provider/?user_id=
   });
 
   describe('404', () => {
-    it('404 user_not_found for a user that does not exist (anonymous, another user, admin)', async () => {
+    it('404 not_found for a user that does not exist (anonymous, another user, admin)', async () => {
       const caller = await f.makeUser();
       const admin = await f.makeAdmin();
       const missing = admin.id + 1000;
       for (const token of [undefined, tokenFor(caller.id), tokenFor(admin.id)]) {
-        for (const path of listPaths(missing)) expectProblem(await get(path, token), 404, { code: 'user_not_found' });
+        for (const path of listPaths(missing))
+          expectProblem(await get(path, token), 404, { code: 'not_found', detail: /^User \d+ does not exist$/ });
       }
     });
 
     it('404 for a user that was deleted, with their associations', async () => {
       const { user } = await arrangeUserWithAssociations();
       await f.deleteUser(user.id);
-      expectProblem(await get(`/api/v2/user/${user.id}/provider/`), 404, { code: 'user_not_found' });
+      expectProblem(await get(`/api/v2/user/${user.id}/provider/`), 404, {
+        code: 'not_found',
+        detail: /^User \d+ does not exist$/,
+      });
       expect(await f.countAssociations(user.id)).toBe(0);
     });
   });

@@ -5,8 +5,8 @@ import { HttpStatus } from '@nestjs/common';
  * says it, through STATUS_BY_CODE: the one table from code to status.
  */
 export const STATUS_BY_CODE = {
-  user_not_found: HttpStatus.NOT_FOUND,
-  association_not_found: HttpStatus.NOT_FOUND,
+  // The contract's one code for a missing user or association; `detail` says which.
+  not_found: HttpStatus.NOT_FOUND,
   already_linked: HttpStatus.CONFLICT,
   username_taken: HttpStatus.CONFLICT,
   last_sign_in_method: HttpStatus.CONFLICT,
