@@ -1,5 +1,5 @@
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { FastifyError, FastifyReply, FastifyRequest, LogController } from 'fastify';
+import { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { AppConfig } from './config/app-config';
 import { REQUEST_ID_HEADER, requestIdFor } from './common/http/request-id';
@@ -19,6 +19,7 @@ class RequestLogController extends LogController {
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (!this.enabled) return;
     request.log.info({
+      reqId: request.id,
       method: request.method,
       // The route pattern, not the URL: no ids or query values in this field.
       route: request.routeOptions.url ?? 'unmatched',
@@ -48,6 +49,10 @@ export function createFastifyAdapter(config: AppConfig, logger: Logger): Fastify
   const adapter = new AppFastifyAdapter({
     loggerInstance: logger,
     logController: new RequestLogController(logger.isLevelEnabled('info')),
+    // request.log is the application logger itself, not a child made per request (pino
+    // serializes a child's bindings when it is made): every line we log about a request
+    // names its reqId explicitly.
+    childLoggerFactory: (parent: FastifyBaseLogger) => parent,
     genReqId: requestIdFor,
     bodyLimit: config.http.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true },
