@@ -30,6 +30,11 @@ class RequestLogController extends LogController {
   }
 }
 
+/** The security headers and the request id, on every response. */
+function setCommonHeaders(request: FastifyRequest, reply: FastifyReply): void {
+  void reply.headers(securityHeadersFor(request.url)).header(REQUEST_ID_HEADER, request.id);
+}
+
 /** Knows when Nest starts to shut down (before the listener closes), so requests can be turned away. */
 class AppFastifyAdapter extends FastifyAdapter {
   draining = false;
@@ -61,7 +66,8 @@ export function createFastifyAdapter(config: AppConfig, logger: Logger): Fastify
     // Errors Fastify raises before routing (bad percent-encoding, a path parameter
     // longer than maxParamLength): problem+json like every other error, not Fastify's JSON.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-      void reply.header(REQUEST_ID_HEADER, request.id);
+      // Sent before routing, so without the hooks below.
+      setCommonHeaders(request, reply);
       const status = error.code === 'FST_ERR_ASYNC_CONSTRAINT' ? 500 : 400;
       const detail = status === 500 ? 'An unexpected error occurred' : 'The request URL is malformed';
       const code = status === 500 ? 'server_error' : 'invalid';
@@ -71,7 +77,6 @@ export function createFastifyAdapter(config: AppConfig, logger: Logger): Fastify
   const fastify = adapter.getInstance();
   // Hooks in callback style: Fastify then has no promise to await per request and hook.
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    void reply.headers(securityHeadersFor(request.url)).header(REQUEST_ID_HEADER, request.id);
     if (adapter.draining) {
       // Shutting down: requests already running finish, new ones go elsewhere.
       const detail = 'The service is shutting down; retry the request';
@@ -80,9 +85,12 @@ export function createFastifyAdapter(config: AppConfig, logger: Logger): Fastify
     }
     done();
   });
-  // While shutting down, every answer (503s and requests that were already running)
-  // closes its connection, so no client sends another request on it.
-  fastify.addHook('onSend', (_request: FastifyRequest, reply: FastifyReply, _payload: unknown, done: () => void) => {
+  // On every answer, whoever sent it (a handler, the error filter, a 404, a CORS
+  // preflight answered by its own hook, the 503 above): the security headers and
+  // the request id. While shutting down, every answer also closes its connection,
+  // so no client sends another request on it.
+  fastify.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, _payload: unknown, done: () => void) => {
+    setCommonHeaders(request, reply);
     if (adapter.draining) void reply.header('connection', 'close');
     done();
   });

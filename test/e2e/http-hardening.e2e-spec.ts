@@ -44,6 +44,11 @@ describe('HTTP hardening', () => {
       expect(unknown.status).toBe(404);
       expectSecurityHeaders(unknown);
       expectSecurityHeaders(await request(t.baseUrl, 'GET', '/health/live'));
+      // A URL Fastify refuses before routing (bad percent-encoding):
+      const malformed = await request(t.baseUrl, 'GET', '/api/v2/user/%E0%A4%A/provider/');
+      expect(malformed.status).toBe(400);
+      expectSecurityHeaders(malformed);
+      expect(malformed.headers.get('x-request-id')).toBe(malformed.body.request_id);
     });
 
     it('the API documentation (Swagger UI) gets a policy that lets its own scripts and styles load', async () => {
@@ -70,6 +75,9 @@ describe('HTTP hardening', () => {
       const pre = await preflight(ALLOWED);
       expect([200, 204]).toContain(pre.status);
       expect(pre.headers.get('access-control-allow-origin')).toBe(ALLOWED);
+      // Answered by the CORS hook before routing, and still like every other response:
+      expectSecurityHeaders(pre);
+      expect(pre.headers.get('x-request-id')).toMatch(/^[A-Za-z0-9._:-]{1,64}$/);
       expect(pre.headers.get('access-control-allow-methods')?.split(/,\s*/)).toEqual(
         expect.arrayContaining(['DELETE', 'POST', 'GET']),
       );
