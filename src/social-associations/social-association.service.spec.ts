@@ -228,3 +228,30 @@ describe('SocialAssociationService.unlink', () => {
     });
   });
 });
+
+describe('SocialAssociationService.link', () => {
+  const input = { provider: 'google', ext_id: 'g-1' };
+  const created = {
+    userId: USER_ID,
+    provider: 'google',
+    extId: 'g-1',
+    profileUrl: null,
+    metadata: null,
+    showInProfile: false,
+  };
+
+  it('for the caller themself: no existence check (they were just authenticated), one insert', async () => {
+    const insertAudited = vi.fn().mockResolvedValue(created);
+    const service = serviceWith({ users: {}, associations: { insertAudited } });
+    await expect(service.link(caller(), USER_ID, input, REQUEST_ID)).resolves.toMatchObject({ ext_id: 'g-1' });
+    expect(insertAudited).toHaveBeenCalledOnce();
+  });
+
+  it('for an admin: not_found before any insert when the user does not exist', async () => {
+    const exists = vi.fn().mockResolvedValue(false);
+    const service = serviceWith({ users: { exists }, associations: {} });
+    const error = await domainError(service.link(admin(), USER_ID, input, REQUEST_ID));
+    expect(error.code).toBe('not_found');
+    expect(exists).toHaveBeenCalledWith(USER_ID);
+  });
+});

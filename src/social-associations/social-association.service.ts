@@ -51,7 +51,10 @@ export class SocialAssociationService {
     assertBodyUserMatches(userId, input.user_id);
     this.assertProviderAllowed(input.provider);
     assertFieldRules(input);
-    await this.assertUserExists(userId);
+    // The caller's own row was read moments ago to authenticate them; for anyone else
+    // (admins, the CLI) the check comes first, so a missing user is a 404 even when the
+    // identity is also taken. A user deleted in between still ends as a 404 (foreign key).
+    if (actor?.id !== userId) await this.assertUserExists(userId);
     const audit: AuditRecord = {
       actorUserId: actor?.id ?? null,
       action: 'social_association.created',
