@@ -1,19 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadAppConfig } from './app-config';
-import { InvalidEnvironmentError } from './env.schema';
+import { configProblems } from '../../test/support/config-problems';
 
 const POSTGRES = { NODE_ENV: 'test', DATABASE_URL: 'postgres://app@db.internal:5432/app', JWT_SECRET: 'x'.repeat(32) };
 const REDIS = { REDIS_URL: 'redis://cache.internal:6379' };
 
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadAppConfig(env);
-  } catch (error) {
-    if (error instanceof InvalidEnvironmentError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe('CLUSTER_WORKERS', () => {
   it('defaults to 1: no cluster, also on SQLite and with in-memory rate limiting', () => {

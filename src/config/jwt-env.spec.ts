@@ -1,19 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadAppConfig } from './app-config';
-import { InvalidEnvironmentError } from './env.schema';
+import { configProblems } from '../../test/support/config-problems';
 
 const BASE = { NODE_ENV: 'test', DATABASE_PATH: '/tmp/unused.sqlite', JWT_SECRET: 'x'.repeat(32) };
 const JWKS = { JWKS_URI: 'https://idp.example.com/certs', JWT_ISSUER: 'https://idp.example.com/', JWT_AUDIENCE: 'api' };
 
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadAppConfig(env);
-  } catch (error) {
-    if (error instanceof InvalidEnvironmentError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe('JWT settings', () => {
   it('without JWKS_URI: the HS256 shared-secret mode', () => {

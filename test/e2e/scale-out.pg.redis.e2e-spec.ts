@@ -1,10 +1,8 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
@@ -16,6 +14,7 @@ import { factories } from '../support/factories';
 import { request, TestResponse } from '../support/http';
 import { expectProblem } from '../support/problem';
 import { expectThrottled, me } from '../support/rate-limit';
+import { buildServiceCopy, ServiceBuild } from '../support/service-build';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { tokenFor } from '../support/tokens';
 
@@ -25,8 +24,6 @@ import { tokenFor } from '../support/tokens';
  * DATABASE_URL and REDIS_URL are both set (see vitest.config.mts).
  */
 const REDIS_URL = process.env.REDIS_URL ?? '';
-/** The repository (vitest runs from it). */
-const ROOT = resolve(process.cwd());
 
 const redis = new Redis(REDIS_URL, { lazyConnect: true });
 const prefixes: string[] = [];
@@ -304,20 +301,14 @@ function isAlive(pid: number): boolean {
 const sorted = (values: Iterable<number>): number[] => [...values].sort((a, b) => a - b);
 
 describe('CLUSTER_WORKERS=2', () => {
-  let outDir: string | undefined;
+  let build: ServiceBuild | undefined;
   let database: TestDatabase | undefined;
   let primary: ChildProcess | undefined;
   /** Every worker pid the test saw, killed in afterAll should one survive a failed test. */
   const workerPids = new Set<number>();
 
   beforeAll(async () => {
-    outDir = mkdtempSync(join(tmpdir(), 'social-associations-build-'));
-    // Into a directory of its own, not dist/: other test files may use dist/ meanwhile.
-    execFileSync(
-      join(ROOT, 'node_modules/.bin/tsc'),
-      ['-p', 'tsconfig.build.json', '--outDir', outDir, '--tsBuildInfoFile', join(outDir, '.tsbuildinfo'), '--noCheck'],
-      { cwd: ROOT, stdio: 'pipe' },
-    );
+    build = buildServiceCopy();
     database = await createTestDatabase();
   }, 180_000);
 
@@ -325,16 +316,16 @@ describe('CLUSTER_WORKERS=2', () => {
     if (primary && primary.exitCode === null && primary.signalCode === null) primary.kill('SIGKILL');
     for (const pid of workerPids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     await database?.drop();
-    if (outDir) rmSync(outDir, { recursive: true, force: true });
+    build?.remove();
   });
 
   it('two worker processes answer on one port; a killed worker is restarted; SIGTERM stops all, exit code 0', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, [join(outDir!, 'src/main.js')], {
-      cwd: outDir,
+    const child = spawn(process.execPath, [build!.main], {
+      cwd: build!.dir,
       env: {
         PATH: process.env.PATH,
-        NODE_PATH: join(ROOT, 'node_modules'),
+        NODE_PATH: build!.nodePath,
         NODE_ENV: 'production',
         JWT_SECRET: TEST_JWT_SECRET,
         HOST: '127.0.0.1',

@@ -1,18 +1,13 @@
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { ChildProcess, spawn } from 'node:child_process';
 import { Agent, ClientRequest, request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_JWT_SECRET } from '../support/create-test-app';
+import { buildServiceCopy, ServiceBuild } from '../support/service-build';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { tokenFor } from '../support/tokens';
-
-/** The repository (vitest runs from it). */
-const ROOT = resolve(process.cwd());
 
 interface Outcome {
   status?: number;
@@ -108,25 +103,19 @@ const isReset = (outcome: Outcome): boolean => outcome.error !== undefined && ou
  * while requests are running and more keep coming.
  */
 describe('SIGTERM under load', () => {
-  let outDir: string;
+  let build: ServiceBuild | undefined;
   let database: TestDatabase;
   let server: ChildProcess | undefined;
 
   beforeAll(async () => {
-    outDir = mkdtempSync(join(tmpdir(), 'social-associations-build-'));
-    // Into a directory of its own, not dist/: other test files may use dist/ meanwhile.
-    execFileSync(
-      join(ROOT, 'node_modules/.bin/tsc'),
-      ['-p', 'tsconfig.build.json', '--outDir', outDir, '--tsBuildInfoFile', join(outDir, '.tsbuildinfo'), '--noCheck'],
-      { cwd: ROOT, stdio: 'pipe' },
-    );
+    build = buildServiceCopy();
     database = await createTestDatabase();
   }, 180_000);
 
   afterAll(async () => {
     if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
     await database?.drop();
-    if (outDir) rmSync(outDir, { recursive: true, force: true });
+    build?.remove();
   });
 
   async function startServer(): Promise<{
@@ -134,11 +123,11 @@ describe('SIGTERM under load', () => {
     logs: Record<string, unknown>[];
     exited: Promise<number | null>;
   }> {
-    const child = spawn(process.execPath, [join(outDir, 'src/main.js')], {
-      cwd: outDir,
+    const child = spawn(process.execPath, [build!.main], {
+      cwd: build!.dir,
       env: {
         PATH: process.env.PATH,
-        NODE_PATH: join(ROOT, 'node_modules'),
+        NODE_PATH: build!.nodePath,
         NODE_ENV: 'production',
         JWT_SECRET: TEST_JWT_SECRET,
         HOST: '127.0.0.1',
