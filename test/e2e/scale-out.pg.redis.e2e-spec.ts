@@ -1,15 +1,14 @@
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { migrations } from '../../src/database/migrations';
-import { createTestApp, TEST_JWT_SECRET, TestApp } from '../support/create-test-app';
+import { createTestApp, TestApp } from '../support/create-test-app';
 import { factories } from '../support/factories';
 import { request, TestResponse } from '../support/http';
 import { expectProblem } from '../support/problem';
@@ -321,45 +320,28 @@ describe('CLUSTER_WORKERS=2', () => {
 
   it('two worker processes answer on one port; a killed worker is restarted; SIGTERM stops all, exit code 0', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, [build!.main], {
-      cwd: build!.dir,
-      env: {
-        PATH: process.env.PATH,
-        NODE_PATH: build!.nodePath,
-        NODE_ENV: 'production',
-        JWT_SECRET: TEST_JWT_SECRET,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        LOG_LEVEL: 'info',
-        CLUSTER_WORKERS: '2',
-        // Long enough that a primary which did not wait for its workers would leave them running.
-        SHUTDOWN_DRAIN_MS: '500',
-        RATE_LIMIT_PER_MINUTE: '100000',
-        REDIS_URL,
-        REDIS_KEY_PREFIX: redisPrefix(),
-        ...database!.env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const service = build!.start({
+      PORT: String(port),
+      CLUSTER_WORKERS: '2',
+      // Long enough that a primary which did not wait for its workers would leave them running.
+      SHUTDOWN_DRAIN_MS: '500',
+      RATE_LIMIT_PER_MINUTE: '100000',
+      REDIS_URL,
+      REDIS_KEY_PREFIX: redisPrefix(),
+      ...database!.env,
     });
+    const { child, exited } = service;
+    const logs = service.logs as LogLine[];
+    const stderr = (): string => service.stderr();
     primary = child;
-    const primaryPid = child.pid!;
-    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-    const logs: LogLine[] = [];
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      try {
-        logs.push(JSON.parse(line) as LogLine);
-      } catch {
-        // not a log line
-      }
-    });
+    const primaryPid = child.pid;
+    if (primaryPid === undefined) throw new Error(`the service did not start: ${stderr()}`);
     const logged = (msg: string): LogLine[] => logs.filter((entry) => entry.msg === msg);
     async function until(what: string, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
       const deadline = performance.now() + timeoutMs;
       while (!condition()) {
         if (child.exitCode !== null || performance.now() > deadline) {
-          throw new Error(`${what}: not within ${timeoutMs} ms (exit code ${child.exitCode}); stderr: ${stderr}`);
+          throw new Error(`${what}: not within ${timeoutMs} ms (exit code ${child.exitCode}); stderr: ${stderr()}`);
         }
         await sleep(20);
       }
@@ -450,7 +432,7 @@ describe('CLUSTER_WORKERS=2', () => {
     child.kill('SIGTERM');
     const code = await exited;
     const exitMs = Math.round(performance.now() - signalledAt);
-    expect(code, stderr).toBe(0);
+    expect(code, stderr()).toBe(0);
     for (const pid of [survivor, replacement]) {
       expect(isAlive(pid), `worker ${pid} left behind`).toBe(false);
       const shutdowns = logs.filter((e) => e.pid === pid && e.msg === 'shutting down: finishing in-flight requests');

@@ -1,10 +1,8 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { Agent, ClientRequest, request as httpRequest } from 'node:http';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_JWT_SECRET } from '../support/create-test-app';
 import { buildServiceCopy, ServiceBuild } from '../support/service-build';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { tokenFor } from '../support/tokens';
@@ -123,38 +121,20 @@ describe('SIGTERM under load', () => {
     logs: Record<string, unknown>[];
     exited: Promise<number | null>;
   }> {
-    const child = spawn(process.execPath, [build!.main], {
-      cwd: build!.dir,
-      env: {
-        PATH: process.env.PATH,
-        NODE_PATH: build!.nodePath,
-        NODE_ENV: 'production',
-        JWT_SECRET: TEST_JWT_SECRET,
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_LEVEL: 'info',
-        SHUTDOWN_DRAIN_MS: String(DRAIN_MS),
-        ...database.env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    server = child;
-    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-    const logs: Record<string, unknown>[] = [];
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const service = build!.start({ PORT: '0', SHUTDOWN_DRAIN_MS: String(DRAIN_MS), ...database.env });
+    server = service.child;
+    const { logs, exited } = service;
     const port = await new Promise<number>((done, fail) => {
-      createInterface({ input: child.stdout }).on('line', (line) => {
-        let entry: Record<string, unknown>;
-        try {
-          entry = JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          return;
-        }
-        logs.push(entry);
-        if (entry.msg === 'social associations service listening') done(Number(new URL(String(entry.url)).port));
+      const poll = setInterval(() => {
+        const listening = logs.find((entry) => entry.msg === 'social associations service listening');
+        if (!listening) return;
+        clearInterval(poll);
+        done(Number(new URL(String(listening.url)).port));
+      }, 20);
+      void exited.then((code) => {
+        clearInterval(poll);
+        fail(new Error(`server exited with ${code} before listening: ${service.stderr()}`));
       });
-      void exited.then((code) => fail(new Error(`server exited with ${code} before listening: ${stderr}`)));
     });
     return { port, logs, exited };
   }
