@@ -135,9 +135,9 @@ describe('loadAppConfig', () => {
   });
 
   describe('the result', () => {
-    it('HEAP_GROWING_PERCENT=0 leaves the heap growth to V8', () => {
-      const config = loadAppConfig({ JWT_SECRET: SECRET, DATABASE_PATH: sqlitePath(), HEAP_GROWING_PERCENT: '0' });
-      expect(config.heapGrowingPercent).toBe(0);
+    it('HEAP_GROWING_PERCENT bounds the heap growth when set', () => {
+      const config = loadAppConfig({ JWT_SECRET: SECRET, DATABASE_PATH: sqlitePath(), HEAP_GROWING_PERCENT: '25' });
+      expect(config.heapGrowingPercent).toBe(25);
     });
 
     it('is typed with defaults and frozen', () => {
@@ -145,7 +145,7 @@ describe('loadAppConfig', () => {
       expect(config.http).toMatchObject({ port: 8080, bodyLimitBytes: 64 * 1024 });
       expect(config.db).toMatchObject({ type: 'sqlite', path: sqlitePath() });
       expect(config.jwt).toMatchObject({ clockToleranceSeconds: 30 });
-      expect(config.heapGrowingPercent).toBe(25);
+      expect(config.heapGrowingPercent).toBe(0);
       expect(Object.isFrozen(config)).toBe(true);
       expect(Object.isFrozen(config.jwt)).toBe(true);
       expect(() => {

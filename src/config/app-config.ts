@@ -93,7 +93,7 @@ export class AppConfig {
   readonly cluster!: ClusterConfig;
   /**
    * V8's --heap-growing-percent, set by main.ts at start-up: how far the old generation
-   * may grow past the live heap before a full GC. 0: V8's adaptive factor (up to 4x).
+   * may grow past the live heap before a full GC. 0 (the default): V8's adaptive factor (up to 4x).
    */
   readonly heapGrowingPercent!: number;
   /** Providers a new association may use; null: any valid slug. */
@@ -174,7 +174,7 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
       redis: env.REDIS_URL ? { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX ?? 'social-associations:' } : null,
     },
     cluster: { workers: env.CLUSTER_WORKERS ?? 1 },
-    heapGrowingPercent: env.HEAP_GROWING_PERCENT ?? 25,
+    heapGrowingPercent: env.HEAP_GROWING_PERCENT ?? 0,
     allowedProviders: env.PROVIDERS ? [...new Set(env.PROVIDERS.split(',').map((slug) => slug.trim()))] : null,
   };
   return deepFreeze(Object.assign(new AppConfig(), config));
