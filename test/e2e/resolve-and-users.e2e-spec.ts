@@ -218,6 +218,9 @@ describe('resolve an identity, provision users, read oneself', () => {
       ['username a number', { username: 7 }, 'username'],
       ['email invalid', { username: 'u1', email: 'not-an-email' }, 'email'],
       ['email a number', { username: 'u1', email: 5 }, 'email'],
+      // validator.js's isEmail throws on lone surrogates: this was a 500 (found by the fuzz test).
+      ['email with a lone surrogate', { username: 'u1', email: '\ud800' }, 'email'],
+      ['email with a lone surrogate in its domain', { username: 'u1', email: 'a@b\udc00.com' }, 'email'],
       ['role unknown', { username: 'u1', role: 'superuser' }, 'role'],
       ['role in another case', { username: 'u1', role: 'Admin' }, 'role'],
       ['has_usable_password a string', { username: 'u1', has_usable_password: 'false' }, 'has_usable_password'],

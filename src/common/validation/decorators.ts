@@ -1,6 +1,16 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { IsInt, IsString, Matches, Max, Min, ValidateBy, ValidateIf, ValidationOptions } from 'class-validator';
+import {
+  IsInt,
+  isEmail,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateBy,
+  ValidateIf,
+  ValidationOptions,
+} from 'class-validator';
 import { MAX_ID, parseId } from './ids';
 
 /**
@@ -21,6 +31,18 @@ export function isPlainText(value: unknown): value is string {
 /** A string without control characters or lone surrogates (which no database column accepts intact). */
 export function IsPlainText(options?: ValidationOptions): PropertyDecorator {
   return ValidateBy({ name: 'isPlainText', validator: { validate: isPlainText } }, options);
+}
+
+/**
+ * An email address, by validator.js's rules. Text with lone surrogates is refused
+ * before those rules see it: validator.js's isEmail throws on it (URIError), which
+ * would surface as a 500.
+ */
+export function IsEmailAddress(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    { name: 'isEmailAddress', validator: { validate: (value: unknown) => isPlainText(value) && isEmail(value) } },
+    options,
+  );
 }
 
 /** `provider`: a lowercase slug such as `google`, `azure-ad`, `external`. */

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
-import { IsBoolean, IsEmail, IsIn, IsOptional, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
-import { IsExtId, IsOmittable, IsPlainText } from '../../common/validation/decorators';
+import { IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { IsEmailAddress, IsExtId, IsOmittable } from '../../common/validation/decorators';
 import { OPENAPI_EXT_ID_INPUT, OPENAPI_ROLE_DESCRIPTION as ROLE_DESCRIPTION } from '../../openapi/schemas';
 import { USER_ROLES, UserRole } from '../user.entity';
 
@@ -42,8 +42,7 @@ export class SignupDto {
   @ValidateIf((_object, value) => value !== null)
   @IsString({ message: 'email must be a valid email address' })
   @MaxLength(254, { message: 'email must be a valid email address' })
-  @IsPlainText({ message: 'email must be a valid email address' })
-  @IsEmail({}, { message: 'email must be a valid email address' })
+  @IsEmailAddress({ message: 'email must be a valid email address' })
   email?: string | null;
 
   @ApiPropertyOptional({
