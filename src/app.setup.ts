@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { AppConfig } from './config/app-config';
 import { REQUEST_ID_HEADER, requestIdFor } from './common/http/request-id';
 import { corsOptions, securityHeadersFor } from './common/http/security-headers';
+import { answerClientError } from './common/errors/client-error';
 import { sendProblem } from './common/errors/problem-details.filter';
 import { setupOpenApi } from './openapi/openapi';
 
@@ -63,6 +64,8 @@ export function createFastifyAdapter(config: AppConfig, logger: Logger): Fastify
     routerOptions: { ignoreTrailingSlash: true },
     // Off, because the hook below answers those requests itself, as problem+json.
     return503OnClosing: false,
+    // Requests the HTTP parser refuses (see answerClientError): problem+json too.
+    clientErrorHandler: answerClientError,
     // Errors Fastify raises before routing (bad percent-encoding, a path parameter
     // longer than maxParamLength): problem+json like every other error, not Fastify's JSON.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {

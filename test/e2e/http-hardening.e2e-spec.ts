@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { factories } from '../support/factories';
@@ -138,6 +139,48 @@ describe('HTTP hardening', () => {
       } finally {
         await plain.close();
       }
+    });
+  });
+
+  describe('requests the HTTP parser refuses: problem+json on the socket, then the connection closes', () => {
+    /** Sends raw bytes, returns everything the server wrote before closing. */
+    const raw = (bytes: Buffer): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const { hostname, port } = new URL(t.baseUrl);
+        const socket = connect(Number(port), hostname, () => socket.end(bytes));
+        let text = '';
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+      });
+    const parse = (text: string) => {
+      const [head, body] = text.split('\r\n\r\n');
+      const [statusLine, ...lines] = head.split('\r\n');
+      const headers = new Headers(lines.map((line) => line.split(/:\s*/, 2) as [string, string]));
+      return { status: Number(statusLine.split(' ')[1]), headers, body: JSON.parse(body) as Record<string, unknown> };
+    };
+
+    it.each([
+      [
+        'a byte above ASCII in the request line',
+        'GET /api/v2/user/1/provider/?q=\xfc HTTP/1.1\r\nHost: x\r\n\r\n',
+        400,
+      ],
+      ['a control character in a header value', 'GET /health/live HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n', 400],
+      ['not HTTP at all', 'HELLO\r\n\r\n', 400],
+      [
+        'a header block over the limit',
+        `GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+        431,
+      ],
+    ])('%s', async (_name, request, status) => {
+      const response = parse(await raw(Buffer.from(request, 'latin1')));
+      expect(response.status).toBe(status);
+      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(response.headers.get('connection')).toBe('close');
+      expect(response.body).toMatchObject({ type: 'about:blank', status, errors: [{ code: expect.any(String) }] });
+      expect(response.body.request_id).toBe(response.headers.get('x-request-id'));
     });
   });
 
