@@ -791,22 +791,23 @@ describe('fuzzing every route over HTTP (fast-check)', () => {
     retry = true,
   ): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
     const url = new URL(path, t.baseUrl);
+    // The path as generated when node:http can send it as is: URL would resolve dot
+    // segments ('.', '..', '%2e%2e') and so send the request to another route than
+    // the one whose rules judge the answer. Attackers need not normalize either.
+    const target = /^[\u0021-\u00ff]*$/.test(path) ? path : `${url.pathname}${url.search}`;
     return new Promise((resolve, reject) => {
-      const req = httpRequest(
-        { agent, host: url.hostname, port: url.port, method, path: `${url.pathname}${url.search}`, headers },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              text: Buffer.concat(chunks).toString('utf8'),
-            }),
-          );
-          res.on('error', reject);
-        },
-      );
+      const req = httpRequest({ agent, host: url.hostname, port: url.port, method, path: target, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
+      });
       req.on('error', (error: NodeJS.ErrnoException) => {
         if (retry && req.reusedSocket && error.code === 'ECONNRESET') {
           exchange(method, path, headers, body, false).then(resolve, reject);
