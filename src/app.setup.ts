@@ -61,6 +61,8 @@ export function createFastifyAdapter(config: AppConfig, logger: Logger): Fastify
     childLoggerFactory: (parent: FastifyBaseLogger) => parent,
     genReqId: requestIdFor,
     bodyLimit: config.http.bodyLimitBytes,
+    // request.ip: X-Forwarded-For only when it comes from a configured proxy, else the peer.
+    trustProxy: config.http.trustProxy.length > 0 ? [...config.http.trustProxy] : false,
     routerOptions: { ignoreTrailingSlash: true },
     // Off, because the hook below answers those requests itself, as problem+json.
     return503OnClosing: false,

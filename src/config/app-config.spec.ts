@@ -88,6 +88,14 @@ describe('loadAppConfig', () => {
       expect(error.problems.every((problem) => problem.startsWith('HEAP_GROWING_PERCENT: '))).toBe(true);
     });
 
+    it.each(['10.0.0.0/33', '999.1.1.1', 'proxy.internal', '10.0.0.1/8/1', '::1/129', 'loopback,'])(
+      'TRUST_PROXY %j',
+      (value) => {
+        const error = configError({ JWT_SECRET: SECRET, DATABASE_PATH: sqlitePath(), TRUST_PROXY: value });
+        expect(error.problems).toEqual([expect.stringMatching(/^TRUST_PROXY: /)]);
+      },
+    );
+
     it('names every invalid variable at once', () => {
       const error = configError({ NODE_ENV: 'staging', PORT: 'x', JWT_SECRET: 'short', DATABASE_URL: 'mysql://x' });
       const named = error.problems.map((problem) => problem.split(':')[0]);
@@ -135,6 +143,13 @@ describe('loadAppConfig', () => {
   });
 
   describe('the result', () => {
+    it('TRUST_PROXY: addresses, ranges and keywords; none by default', () => {
+      const env = { JWT_SECRET: SECRET, DATABASE_PATH: sqlitePath() };
+      expect(loadAppConfig(env).http.trustProxy).toEqual([]);
+      const config = loadAppConfig({ ...env, TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,loopback,fd00::/8' });
+      expect(config.http.trustProxy).toEqual(['10.0.0.0/8', '192.168.1.7', 'loopback', 'fd00::/8']);
+    });
+
     it('HEAP_GROWING_PERCENT bounds the heap growth when set', () => {
       const config = loadAppConfig({ JWT_SECRET: SECRET, DATABASE_PATH: sqlitePath(), HEAP_GROWING_PERCENT: '25' });
       expect(config.heapGrowingPercent).toBe(25);

@@ -56,6 +56,8 @@ export interface HttpConfig {
   bodyLimitBytes: number;
   /** Browser origins allowed by CORS; empty: no CORS headers at all. */
   corsOrigins: readonly string[];
+  /** Proxies whose X-Forwarded-For gives the client address (rate limits, logs); empty: none. */
+  trustProxy: readonly string[];
   /**
    * On SIGTERM: how long, in ms, the listener stays open answering 503 with
    * Connection: close, so keep-alive clients move away before connections close.
@@ -165,6 +167,7 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
       bodyLimitBytes: 64 * 1024,
       corsOrigins: env.CORS_ORIGINS ? [...new Set(env.CORS_ORIGINS.split(',').map((origin) => origin.trim()))] : [],
       shutdownDrainMs: env.SHUTDOWN_DRAIN_MS ?? 1000,
+      trustProxy: env.TRUST_PROXY ? env.TRUST_PROXY.split(',').map((item) => item.trim()) : [],
     },
     db,
     jwt,

@@ -1,4 +1,5 @@
 import { plainToInstance, Transform } from 'class-transformer';
+import { isIP } from 'node:net';
 import {
   IsBooleanString,
   IsIn,
@@ -148,6 +149,14 @@ export class EnvironmentVariables {
   })
   CORS_ORIGINS?: string;
 
+  /**
+   * The load balancers and proxies in front of the service (addresses or CIDR ranges, or
+   * `loopback`/`linklocal`/`uniquelocal`): only their X-Forwarded-For is believed. Checked below.
+   */
+  @IsOptional()
+  @IsString()
+  TRUST_PROXY?: string;
+
   /** Worker processes (node:cluster) serving the same port; 1: a single process, no cluster. */
   @IsOptional()
   @Transform(toInt)
@@ -244,6 +253,27 @@ function jwksProblems(env: EnvironmentVariables): string[] {
  * More than one worker process is only correct when nothing that matters lives in
  * one process: the database must be PostgreSQL and the rate-limit counters in Redis.
  */
+const TRUST_PROXY_KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An IPv4/IPv6 address, optionally with a prefix length in range. */
+function isAddressOrRange(item: string): boolean {
+  const [address, prefix, ...rest] = item.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
+}
+
+function trustProxyProblems(env: EnvironmentVariables): string[] {
+  if (env.TRUST_PROXY === undefined) return [];
+  const items = env.TRUST_PROXY.split(',').map((item) => item.trim());
+  return items.every((item) => TRUST_PROXY_KEYWORDS.has(item) || isAddressOrRange(item))
+    ? []
+    : [
+        'TRUST_PROXY: must be a comma-separated list of proxy addresses or CIDR ranges (e.g. 10.0.0.0/8,192.168.1.7), or loopback, linklocal, uniquelocal',
+      ];
+}
+
 function clusterProblems(env: EnvironmentVariables): string[] {
   // 1, unset, or invalid (already named above): nothing to check.
   const workers = env.CLUSTER_WORKERS;
@@ -269,6 +299,7 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
     problems.push('JWT_SECRET: must be set in production (at least 32 characters, e.g. `openssl rand -base64 48`)');
   }
   problems.push(...jwksProblems(env));
+  problems.push(...trustProxyProblems(env));
   problems.push(...clusterProblems(env));
   if (problems.length > 0) throw new InvalidEnvironmentError(problems);
   return env;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { TestApp } from '../support/create-test-app';
 import { factories } from '../support/factories';
 import { request } from '../support/http';
 import { tokenFor } from '../support/tokens';
@@ -36,6 +37,28 @@ describe('rate limiting (in memory)', () => {
     expectThrottled(await publicList(t, a.id));
     // The address is now over its budget, and b is still not.
     expect((await me(t, tokenFor(b.id))).status).toBe(200);
+  });
+
+  describe('behind a load balancer: anonymous callers are told apart by X-Forwarded-For only from TRUST_PROXY', () => {
+    const fromClient = (t: TestApp, address: string) =>
+      request(t.baseUrl, 'GET', '/api/v2/user/1/provider/', { headers: { 'x-forwarded-for': address } });
+
+    it('without TRUST_PROXY the header is ignored: it cannot buy a fresh budget', async () => {
+      const t = await boot({ RATE_LIMIT_PER_MINUTE: '2' });
+      expect((await fromClient(t, '203.0.113.1')).status).toBe(404);
+      expect((await fromClient(t, '203.0.113.2')).status).toBe(404);
+      expectThrottled(await fromClient(t, '203.0.113.3'));
+    });
+
+    it('with the proxy trusted, each client address has its own budget', async () => {
+      const t = await boot({ RATE_LIMIT_PER_MINUTE: '2', TRUST_PROXY: '127.0.0.1' });
+      expect((await fromClient(t, '203.0.113.1')).status).toBe(404);
+      expect((await fromClient(t, '203.0.113.1')).status).toBe(404);
+      expectThrottled(await fromClient(t, '203.0.113.1'));
+      expect((await fromClient(t, '203.0.113.2')).status).toBe(404);
+      // A client cannot pose as another by prepending addresses: the proxy's own entry is the last.
+      expectThrottled(await fromClient(t, '198.51.100.9, 203.0.113.1'));
+    });
   });
 
   it('health routes are never throttled', async () => {
