@@ -5,6 +5,11 @@ import { request, TestResponse } from '../support/http';
 import { expectProblem } from '../support/problem';
 import { tokenFor } from '../support/tokens';
 
+/**
+ * Issue #3's concurrency acceptance for DELETE, on SQLite and on PostgreSQL
+ * (DATABASE_URL): parallel deletes of one association give exactly one 204, and
+ * a user without a password deleting several at once keeps exactly one.
+ */
 describe('DELETE /api/v2/user/:id/provider/ (concurrency)', () => {
   let t: TestApp;
   let f: ReturnType<typeof factories>;
@@ -68,18 +73,24 @@ describe('DELETE /api/v2/user/:id/provider/ (concurrency)', () => {
       await f.link(user.id, { provider: 'github', ext_id: `h-${round}` });
       const token = tokenFor(user.id);
 
-      const responses = await Promise.all([
+      const [first, second] = await Promise.all([
         del(user.id, token, { ext_id: `g-${round}`, provider: 'google' }),
         del(user.id, token, { ext_id: `h-${round}`, provider: 'github' }),
       ]);
 
-      expect(statuses(responses), `round ${round}`).toEqual([204, 409]);
-      expectProblem(
-        responses.find((response) => response.status === 409)!,
-        409,
-        { code: 'last_sign_in_method' },
-      );
+      expect(statuses([first, second]), `round ${round}: ${first.text} | ${second.text}`).toEqual([204, 409]);
+      const refused = first.status === 409 ? first : second;
+      expectProblem(refused, 409, { code: 'last_sign_in_method' });
       expect(await f.countAssociations(user.id), `round ${round}`).toBe(1);
+      // The one left is the one whose delete was refused.
+      const left = await request(t.baseUrl, 'GET', `/api/v2/user/${user.id}/provider/`, { token });
+      expect(left.body).toEqual([
+        expect.objectContaining(
+          refused === first
+            ? { provider: 'google', ext_id: `g-${round}` }
+            : { provider: 'github', ext_id: `h-${round}` },
+        ),
+      ]);
       const events = (await deletedEvents()).filter((event) => Number(event.target_user_id) === user.id);
       expect(events, `round ${round}`).toHaveLength(1);
     }
@@ -100,6 +111,36 @@ describe('DELETE /api/v2/user/:id/provider/ (concurrency)', () => {
       expect(statuses(responses), `round ${round}`).toEqual([204, 204, 409]);
       expect(await f.countAssociations(user.id), `round ${round}`).toBe(1);
     }
+  });
+
+  it('a passwordless user deleting all of five associations in parallel keeps exactly one', async () => {
+    const user = await f.makeUser({ has_usable_password: false });
+    const extIds = ['a', 'b', 'c', 'd', 'e'];
+    for (const extId of extIds) await f.link(user.id, { provider: 'keycloak', ext_id: extId });
+    const token = tokenFor(user.id);
+
+    const responses = await Promise.all(
+      extIds.map((extId) => del(user.id, token, { ext_id: extId, provider: 'keycloak' })),
+    );
+
+    expect(statuses(responses), responses.map((r) => r.text).join('\n')).toEqual([204, 204, 204, 204, 409]);
+    expect(await f.countAssociations(user.id)).toBe(1);
+    expect(await deletedEvents()).toHaveLength(4);
+  });
+
+  it('a user with a usable password deleting both of two associations in parallel: two 204s, none left', async () => {
+    const user = await f.makeUser({ has_usable_password: true });
+    await f.link(user.id, { provider: 'google', ext_id: 'g' });
+    await f.link(user.id, { provider: 'github', ext_id: 'gh' });
+    const token = tokenFor(user.id);
+
+    const responses = await Promise.all([
+      del(user.id, token, { ext_id: 'g', provider: 'google' }),
+      del(user.id, token, { ext_id: 'gh', provider: 'github' }),
+    ]);
+
+    expect(statuses(responses), responses.map((r) => r.text).join('\n')).toEqual([204, 204]);
+    expect(await f.countAssociations(user.id)).toBe(0);
   });
 
   it('parallel deletes by different users do not block or affect each other', async () => {
