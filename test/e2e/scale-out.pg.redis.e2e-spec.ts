@@ -1,7 +1,6 @@
 import { ChildProcess, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
@@ -15,6 +14,7 @@ import { expectProblem } from '../support/problem';
 import { expectThrottled, me } from '../support/rate-limit';
 import { buildServiceCopy, ServiceBuild } from '../support/service-build';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { sendRaw } from '../support/raw-http';
 import { tokenFor } from '../support/tokens';
 
 /**
@@ -225,43 +225,21 @@ interface LogLine {
   [field: string]: unknown;
 }
 
-interface Answer {
-  status?: number;
-  error?: string;
-}
-
 /** A request on a connection of its own (node:cluster hands out connections, not requests), with our request id. */
-function send(
+async function send(
   port: number,
   method: string,
   path: string,
   options: { requestId: string; token?: string; body?: unknown },
-): Promise<Answer> {
-  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-  return new Promise((done) => {
-    const req = httpRequest(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path,
-        agent: false,
-        headers: {
-          'x-request-id': options.requestId,
-          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-          // With a length: Node sends a DELETE body unframed otherwise.
-          ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}),
-        },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => done({ status: res.statusCode }));
-        res.on('error', (error: NodeJS.ErrnoException) => done({ error: error.code ?? error.message }));
-      },
-    );
-    req.on('error', (error: NodeJS.ErrnoException) => done({ error: error.code ?? error.message }));
-    req.end(body);
+): Promise<{ status?: number; error?: string }> {
+  const { status, error } = await sendRaw(port, method, path, {
+    headers: {
+      'x-request-id': options.requestId,
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+    },
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
   });
+  return error === undefined ? { status } : { error };
 }
 
 function freePort(): Promise<number> {

@@ -5,47 +5,23 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServiceCopy, ServiceBuild } from '../support/service-build';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { RawOutcome, sendRaw } from '../support/raw-http';
 import { tokenFor } from '../support/tokens';
 
-interface Outcome {
-  status?: number;
-  connection?: string;
-  body?: string;
-  error?: string;
-}
+type Outcome = RawOutcome;
 
 /** One request on `agent` (keep-alive) or on a connection of its own; never rejects. */
-function send(
+const send = (
   port: number,
   method: string,
   path: string,
   options: { agent?: Agent; token?: string; body?: string } = {},
-): Promise<Outcome> {
-  return new Promise((done) => {
-    const req = httpRequest(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path,
-        agent: options.agent ?? false,
-        headers: {
-          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-          ...(options.body ? { 'content-type': 'application/json' } : {}),
-        },
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => done({ status: res.statusCode, connection: res.headers.connection, body }));
-        res.on('error', (error: NodeJS.ErrnoException) => done({ error: error.code ?? error.message }));
-      },
-    );
-    req.on('error', (error: NodeJS.ErrnoException) => done({ error: error.code ?? error.message }));
-    req.end(options.body);
+) =>
+  sendRaw(port, method, path, {
+    agent: options.agent,
+    headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
+    body: options.body,
   });
-}
 
 /**
  * A request whose body arrives in two parts: in flight from `started` (the server
