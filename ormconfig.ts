@@ -1,7 +1,13 @@
 import 'reflect-metadata';
-import { DataSource } from 'typeorm';
 import { loadAppConfig } from './src/config/app-config';
-import { buildDataSourceOptions } from './src/database/data-source-options';
+import { OwnedDataSource } from './src/database/data-source-options';
 
-/** The DataSource the TypeORM CLI uses (`npm run migration:run`), built from the same config as the app. */
-export default new DataSource(buildDataSourceOptions(loadAppConfig(process.env)));
+/**
+ * The DataSource the TypeORM CLI uses (`npm run migration:run`), built from the same
+ * config as the app. On the embedded database it goes through the running server
+ * when there is one, else it opens the folder itself for the length of the command.
+ */
+export default OwnedDataSource.open(loadAppConfig(process.env), {
+  shareRunningEngine: true,
+  onEngineError: (error) => console.error(error),
+});

@@ -30,7 +30,7 @@ async function generateDocument(workDir: string): Promise<string> {
   const config = loadAppConfig({
     NODE_ENV: 'test',
     JWT_SECRET: 'openapi-document-only-never-used-for-tokens',
-    DATABASE_PATH: join(workDir, 'unused.sqlite'),
+    DATABASE_PATH: join(workDir, 'unused-db'),
     LOG_LEVEL: 'silent',
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter(), {

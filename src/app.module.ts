@@ -23,7 +23,8 @@ export class AppModule {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(config),
-        DatabaseModule,
+        // The server owns its database: it never runs on an engine another process may stop.
+        DatabaseModule.forRoot({ shareRunningEngine: false }),
         AuthModule,
         UsersModule,
         SocialAssociationsModule,

@@ -109,7 +109,7 @@ export async function runClusterPrimary(config: AppConfig, logger: Logger, worke
       const applied = await runPendingMigrations(config);
       logger.info({ migrations: applied }, 'database migrations applied');
     } catch (error) {
-      logger.fatal({ err: error instanceof Error ? error.message : String(error) }, 'database migrations failed');
+      logger.fatal({ err: error }, 'database migrations failed');
       process.exit(1);
     }
   }

@@ -12,7 +12,7 @@ export class AuditEvent {
   @PrimaryGeneratedColumn()
   id!: number;
 
-  @CreateDateColumn({ name: 'occurred_at' })
+  @CreateDateColumn({ name: 'occurred_at', type: 'timestamptz' })
   occurredAt!: Date;
 
   /** Null when the change came from the operator CLI. */

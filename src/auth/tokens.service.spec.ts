@@ -3,7 +3,7 @@ import { AppConfig, loadAppConfig } from '../config/app-config';
 import { AccessTokenCodec } from './access-token';
 import { parseDuration, TokenIssuingUnavailableError, TokensService } from './tokens.service';
 
-const BASE = { NODE_ENV: 'test', DATABASE_PATH: '/tmp/unused.sqlite', JWT_SECRET: 'y'.repeat(32) };
+const BASE = { NODE_ENV: 'test', DATABASE_PATH: '/tmp/unused-db', JWT_SECRET: 'y'.repeat(32) };
 
 const config = (env: Record<string, string> = {}): AppConfig => loadAppConfig({ ...BASE, ...env });
 

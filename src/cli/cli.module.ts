@@ -15,7 +15,14 @@ export class CliModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: CliModule,
-      imports: [AppConfigModule.forRoot(config), DatabaseModule, AuthModule, UsersModule, SocialAssociationsModule],
+      imports: [
+        AppConfigModule.forRoot(config),
+        // With the server running on the embedded database, commands go through it.
+        DatabaseModule.forRoot({ shareRunningEngine: true }),
+        AuthModule,
+        UsersModule,
+        SocialAssociationsModule,
+      ],
       providers: [CreateUserCommand, CreateAssociationCommand, IssueTokenCommand],
     };
   }

@@ -1,8 +1,7 @@
+import '../compile-cache';
 import 'reflect-metadata';
 import { CommandFactory } from 'nest-commander';
 import { createLogger, PinoNestLogger } from '../common/logging/logger';
-import { DomainError } from '../common/errors/domain-error';
-import { FieldValidationError } from '../common/errors/problem';
 import { AppConfig, loadAppConfig } from '../config/app-config';
 import { CliModule } from './cli.module';
 
@@ -11,27 +10,36 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
 async function main(): Promise<void> {
   let config: AppConfig;
   try {
     config = loadAppConfig(process.env);
   } catch (error) {
-    fail((error as Error).message);
+    fail(messageOf(error));
   }
   // Logs on stderr, so stdout carries only the command's JSON line.
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 2);
+  let failure: unknown;
   try {
     await CommandFactory.run(CliModule.forRoot(config), {
       logger: new PinoNestLogger(logger),
-      errorHandler: (error) => fail(error.message),
+      // A failed start-up (the database) is thrown, not process.abort().
+      abortOnError: false,
+      // Usage errors: thrown, so that the application still closes (and with it an embedded database it opened).
+      errorHandler: (error) => {
+        throw error;
+      },
       serviceErrorHandler: (error) => {
-        if (error instanceof DomainError || error instanceof FieldValidationError) fail(error.message);
-        fail(error instanceof Error ? error.message : String(error));
+        failure = error;
       },
     });
   } catch (error) {
-    fail(error instanceof Error ? error.message : String(error));
+    // --help and --version end through the same path, with exit code 0.
+    if ((error as { exitCode?: unknown }).exitCode !== 0) failure = error;
   }
+  if (failure !== undefined) fail(messageOf(failure));
 }
 
 void main();

@@ -26,7 +26,7 @@ describe('loadAppConfig', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const sqlitePath = () => join(dir, 'data', 'app.sqlite');
+  const databasePath = () => join(dir, 'data', 'postgres');
 
   describe('production', () => {
     it('fails without JWT_SECRET, naming JWT_SECRET and printing no value', () => {
@@ -42,12 +42,12 @@ describe('loadAppConfig', () => {
     });
 
     it('does not generate a secret file in production', () => {
-      configError({ NODE_ENV: 'production', DATABASE_PATH: sqlitePath() });
+      configError({ NODE_ENV: 'production', DATABASE_PATH: databasePath() });
       expect(readdirSync(dir)).toEqual([]);
     });
 
     it('starts with a JWT_SECRET from the environment', () => {
-      const config = loadAppConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, DATABASE_PATH: sqlitePath() });
+      const config = loadAppConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, DATABASE_PATH: databasePath() });
       expect(config.nodeEnv).toBe('production');
       expect(config.jwt).toMatchObject({ mode: 'hs256', secret: SECRET, secretSource: 'environment' });
       expect(readdirSync(dir)).toEqual([]);
@@ -58,13 +58,13 @@ describe('loadAppConfig', () => {
     it('a JWT_SECRET shorter than 32 characters', () => {
       const shortSecret = 'x'.repeat(9) + '-short-secret-31-chars';
       expect(shortSecret).toHaveLength(31);
-      const error = configError({ JWT_SECRET: shortSecret, DATABASE_PATH: sqlitePath() });
+      const error = configError({ JWT_SECRET: shortSecret, DATABASE_PATH: databasePath() });
       expect(error.problems).toEqual([expect.stringMatching(/^JWT_SECRET: .*32/)]);
       expect(error.message).not.toContain(shortSecret);
     });
 
     it.each(['not-a-port', '70000', '-1', '80.5', ''])('PORT %j', (port) => {
-      const error = configError({ JWT_SECRET: SECRET, DATABASE_PATH: sqlitePath(), PORT: port });
+      const error = configError({ JWT_SECRET: SECRET, DATABASE_PATH: databasePath(), PORT: port });
       expect(error.problems.length).toBeGreaterThan(0);
       expect(error.problems.every((problem) => problem.startsWith('PORT: '))).toBe(true);
       if (port.length > 2) expect(error.message).not.toContain(port);
@@ -72,9 +72,9 @@ describe('loadAppConfig', () => {
 
     it.each([
       ['mysql', 'mysql://root:mysql-s3cret@db/app'],
-      ['sqlite', 'sqlite:///tmp/app.db'],
+      ['a file URL', 'file:///tmp/app.db'],
       ['http', 'http://user:http-s3cret@db'],
-      ['a bare path', '/var/lib/app.sqlite'],
+      ['a bare path', '/var/lib/app.db'],
     ])('DATABASE_URL that is not a postgres:// URL (%s)', (_name, url) => {
       const error = configError({ JWT_SECRET: SECRET, DATABASE_URL: url });
       expect(error.problems).toEqual([expect.stringMatching(/^DATABASE_URL: .*postgres/)]);
@@ -83,7 +83,7 @@ describe('loadAppConfig', () => {
     });
 
     it.each(['-1', '401', '12.5', 'fast'])('HEAP_GROWING_PERCENT %j', (value) => {
-      const error = configError({ JWT_SECRET: SECRET, DATABASE_PATH: sqlitePath(), HEAP_GROWING_PERCENT: value });
+      const error = configError({ JWT_SECRET: SECRET, DATABASE_PATH: databasePath(), HEAP_GROWING_PERCENT: value });
       expect(error.problems.length).toBeGreaterThan(0);
       expect(error.problems.every((problem) => problem.startsWith('HEAP_GROWING_PERCENT: '))).toBe(true);
     });
@@ -91,7 +91,7 @@ describe('loadAppConfig', () => {
     it.each(['10.0.0.0/33', '999.1.1.1', 'proxy.internal', '10.0.0.1/8/1', '::1/129', 'loopback,'])(
       'TRUST_PROXY %j',
       (value) => {
-        const error = configError({ JWT_SECRET: SECRET, DATABASE_PATH: sqlitePath(), TRUST_PROXY: value });
+        const error = configError({ JWT_SECRET: SECRET, DATABASE_PATH: databasePath(), TRUST_PROXY: value });
         expect(error.problems).toEqual([expect.stringMatching(/^TRUST_PROXY: /)]);
       },
     );
@@ -105,14 +105,14 @@ describe('loadAppConfig', () => {
 
     it('accepts a postgres:// and a postgresql:// DATABASE_URL', () => {
       for (const url of ['postgres://u:p@h:5432/d', 'postgresql://u:p@h/d']) {
-        expect(loadAppConfig({ JWT_SECRET: SECRET, DATABASE_URL: url }).db).toMatchObject({ type: 'postgres', url });
+        expect(loadAppConfig({ JWT_SECRET: SECRET, DATABASE_URL: url }).db).toMatchObject({ engine: 'server', url });
       }
     });
   });
 
   describe('development without JWT_SECRET', () => {
     it('creates a secret file in the data folder and reuses it', () => {
-      const first = loadAppConfig({ NODE_ENV: 'development', DATABASE_PATH: sqlitePath() });
+      const first = loadAppConfig({ NODE_ENV: 'development', DATABASE_PATH: databasePath() });
       expect(first.jwt).toMatchObject({ mode: 'hs256', secretSource: 'generated-file' });
       const secret = first.jwt.mode === 'hs256' ? first.jwt.secret : '';
       expect(secret.length).toBeGreaterThanOrEqual(32);
@@ -121,14 +121,14 @@ describe('loadAppConfig', () => {
       expect(readFileSync(file, 'utf8').trim()).toBe(secret);
       expect(statSync(file).mode & 0o777).toBe(0o600);
 
-      const second = loadAppConfig({ DATABASE_PATH: sqlitePath() });
+      const second = loadAppConfig({ DATABASE_PATH: databasePath() });
       expect(second.jwt).toMatchObject({ secret, secretSource: 'generated-file' });
     });
 
     it('replaces a secret file too short to be a secret', () => {
       const file = join(dir, '.jwt-secret');
       writeFileSync(file, 'short\n');
-      const config = loadAppConfig({ DATABASE_PATH: join(dir, 'app.sqlite') });
+      const config = loadAppConfig({ DATABASE_PATH: join(dir, 'postgres') });
       const secret = config.jwt.mode === 'hs256' ? config.jwt.secret : '';
       expect(secret).not.toBe('short');
       expect(secret.length).toBeGreaterThanOrEqual(32);
@@ -136,7 +136,7 @@ describe('loadAppConfig', () => {
     });
 
     it('prefers JWT_SECRET from the environment and writes no file', () => {
-      const config = loadAppConfig({ DATABASE_PATH: sqlitePath(), JWT_SECRET: SECRET });
+      const config = loadAppConfig({ DATABASE_PATH: databasePath(), JWT_SECRET: SECRET });
       expect(config.jwt).toMatchObject({ secret: SECRET, secretSource: 'environment' });
       expect(readdirSync(dir)).toEqual([]);
     });
@@ -144,21 +144,21 @@ describe('loadAppConfig', () => {
 
   describe('the result', () => {
     it('TRUST_PROXY: addresses, ranges and keywords; none by default', () => {
-      const env = { JWT_SECRET: SECRET, DATABASE_PATH: sqlitePath() };
+      const env = { JWT_SECRET: SECRET, DATABASE_PATH: databasePath() };
       expect(loadAppConfig(env).http.trustProxy).toEqual([]);
       const config = loadAppConfig({ ...env, TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,loopback,fd00::/8' });
       expect(config.http.trustProxy).toEqual(['10.0.0.0/8', '192.168.1.7', 'loopback', 'fd00::/8']);
     });
 
     it('HEAP_GROWING_PERCENT bounds the heap growth when set', () => {
-      const config = loadAppConfig({ JWT_SECRET: SECRET, DATABASE_PATH: sqlitePath(), HEAP_GROWING_PERCENT: '25' });
+      const config = loadAppConfig({ JWT_SECRET: SECRET, DATABASE_PATH: databasePath(), HEAP_GROWING_PERCENT: '25' });
       expect(config.heapGrowingPercent).toBe(25);
     });
 
     it('is typed with defaults and frozen', () => {
-      const config = loadAppConfig({ JWT_SECRET: SECRET, DATABASE_PATH: sqlitePath(), PORT: '8080' });
+      const config = loadAppConfig({ JWT_SECRET: SECRET, DATABASE_PATH: databasePath(), PORT: '8080' });
       expect(config.http).toMatchObject({ port: 8080, bodyLimitBytes: 64 * 1024 });
-      expect(config.db).toMatchObject({ type: 'sqlite', path: sqlitePath() });
+      expect(config.db).toMatchObject({ engine: 'embedded', path: databasePath(), poolSize: 10, timeoutMs: 3000 });
       expect(config.jwt).toMatchObject({ clockToleranceSeconds: 30 });
       expect(config.heapGrowingPercent).toBe(0);
       expect(Object.isFrozen(config)).toBe(true);

@@ -9,16 +9,23 @@ import {
   validateEnvironment,
 } from './env.schema';
 
-export type DatabaseConfig =
+/**
+ * PostgreSQL either way: a server (DATABASE_URL), or PGlite embedded in the
+ * process on the folder DATABASE_PATH. The same SQL runs on both.
+ */
+export type DatabaseConfig = (
+  | { engine: 'server'; url: string }
   | {
-      type: 'postgres';
-      url: string;
-      poolSize: number;
-      migrationsRun: boolean;
-      /** Longest wait for a connection, and longest statement, in ms: past it the request fails (503). */
-      timeoutMs: number;
+      engine: 'embedded';
+      /** The folder that holds the embedded database's files and its socket. */
+      path: string;
     }
-  | { type: 'sqlite'; path: string; migrationsRun: boolean };
+) & {
+  poolSize: number;
+  migrationsRun: boolean;
+  /** Longest wait for a connection, and longest statement, in ms: past it the request fails (503). */
+  timeoutMs: number;
+};
 
 /** SelfCommunity's tokens: HS256 with a shared secret. */
 export interface Hs256JwtConfig {
@@ -102,12 +109,12 @@ export class AppConfig {
   readonly allowedProviders!: readonly string[] | null;
 }
 
-const DEFAULT_SQLITE_PATH = './data/app.sqlite';
+const DEFAULT_DATABASE_PATH = './data/postgres';
 const DEV_SECRET_FILE = '.jwt-secret';
 
 /**
  * Development convenience: with no JWT_SECRET, generate one once and keep it next
- * to the SQLite file, so tokens issued by the CLI survive restarts.
+ * to the embedded database's folder, so tokens issued by the CLI survive restarts.
  */
 function readOrCreateDevSecret(dataDir: string): string {
   const file = join(dataDir, DEV_SECRET_FILE);
@@ -126,18 +133,13 @@ function readOrCreateDevSecret(dataDir: string): string {
 export function loadAppConfig(raw: Record<string, string | undefined>): AppConfig {
   const env = validateEnvironment(raw);
   const nodeEnv = env.NODE_ENV ?? 'development';
-  const sqlitePath = resolve(env.DATABASE_PATH ?? DEFAULT_SQLITE_PATH);
-  const migrationsRun = env.DATABASE_MIGRATIONS_RUN !== 'false';
-
-  const db: DatabaseConfig = env.DATABASE_URL
-    ? {
-        type: 'postgres',
-        url: env.DATABASE_URL,
-        poolSize: env.DATABASE_POOL_SIZE ?? 10,
-        migrationsRun,
-        timeoutMs: env.DATABASE_TIMEOUT_MS ?? 3000,
-      }
-    : { type: 'sqlite', path: sqlitePath, migrationsRun };
+  const databasePath = resolve(env.DATABASE_PATH ?? DEFAULT_DATABASE_PATH);
+  const db: DatabaseConfig = {
+    ...(env.DATABASE_URL ? { engine: 'server', url: env.DATABASE_URL } : { engine: 'embedded', path: databasePath }),
+    poolSize: env.DATABASE_POOL_SIZE ?? 10,
+    migrationsRun: env.DATABASE_MIGRATIONS_RUN !== 'false',
+    timeoutMs: env.DATABASE_TIMEOUT_MS ?? 3000,
+  };
 
   // JWKS_URI selects the JWKS mode; validation made sure issuer and audience are set with it.
   const jwt: JwtConfig = env.JWKS_URI
@@ -152,7 +154,7 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
       }
     : {
         mode: 'hs256',
-        secret: env.JWT_SECRET ?? readOrCreateDevSecret(dirname(sqlitePath)),
+        secret: env.JWT_SECRET ?? readOrCreateDevSecret(dirname(databasePath)),
         secretSource: env.JWT_SECRET ? 'environment' : 'generated-file',
         issuer: env.JWT_ISSUER,
         audience: env.JWT_AUDIENCE,

@@ -8,8 +8,8 @@ const REDIS = { REDIS_URL: 'redis://cache.internal:6379' };
 const problems = configProblems;
 
 describe('CLUSTER_WORKERS', () => {
-  it('defaults to 1: no cluster, also on SQLite and with in-memory rate limiting', () => {
-    const config = loadAppConfig({ NODE_ENV: 'test', DATABASE_PATH: '/tmp/unused.sqlite', JWT_SECRET: 'x'.repeat(32) });
+  it('defaults to 1: no cluster, also on the embedded database and with in-memory rate limiting', () => {
+    const config = loadAppConfig({ NODE_ENV: 'test', DATABASE_PATH: '/tmp/unused-db', JWT_SECRET: 'x'.repeat(32) });
     expect(config.cluster).toEqual({ workers: 1 });
     expect(config.rateLimit).toMatchObject({ perMinute: 600, redis: null });
     expect(Object.isFrozen(config.cluster)).toBe(true);
@@ -33,10 +33,10 @@ describe('CLUSTER_WORKERS', () => {
     ]);
   });
 
-  it('refuses more than 1 on SQLite (no DATABASE_URL): its transactions are serialized in one process only', () => {
-    const env = { NODE_ENV: 'test', DATABASE_PATH: '/tmp/unused.sqlite', JWT_SECRET: 'x'.repeat(32), ...REDIS };
+  it('refuses more than 1 on the embedded database (no DATABASE_URL): one process opens it', () => {
+    const env = { NODE_ENV: 'test', DATABASE_PATH: '/tmp/unused-db', JWT_SECRET: 'x'.repeat(32), ...REDIS };
     expect(problems({ ...env, CLUSTER_WORKERS: '2' })).toEqual([
-      expect.stringMatching(/^CLUSTER_WORKERS: more than 1 needs DATABASE_URL \(PostgreSQL\)/),
+      expect.stringMatching(/^CLUSTER_WORKERS: more than 1 needs DATABASE_URL \(a PostgreSQL server\)/),
     ]);
     expect(problems({ ...env, CLUSTER_WORKERS: '1' })).toEqual([]);
   });

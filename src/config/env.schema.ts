@@ -50,6 +50,7 @@ export class EnvironmentVariables {
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL?: string;
 
+  /** Without DATABASE_URL: the folder of the embedded PostgreSQL (PGlite) database and its socket. */
   @IsOptional()
   @IsString()
   @MinLength(1)
@@ -249,10 +250,6 @@ function jwksProblems(env: EnvironmentVariables): string[] {
   return problems;
 }
 
-/**
- * More than one worker process is only correct when nothing that matters lives in
- * one process: the database must be PostgreSQL and the rate-limit counters in Redis.
- */
 const TRUST_PROXY_KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
 /** An IPv4/IPv6 address, optionally with a prefix length in range. */
@@ -274,6 +271,10 @@ function trustProxyProblems(env: EnvironmentVariables): string[] {
       ];
 }
 
+/**
+ * More than one worker process is only correct when nothing that matters lives in
+ * one process: the database must be a PostgreSQL server and the rate-limit counters in Redis.
+ */
 function clusterProblems(env: EnvironmentVariables): string[] {
   // 1, unset, or invalid (already named above): nothing to check.
   const workers = env.CLUSTER_WORKERS;
@@ -281,7 +282,7 @@ function clusterProblems(env: EnvironmentVariables): string[] {
   const problems: string[] = [];
   if (!env.DATABASE_URL) {
     problems.push(
-      'CLUSTER_WORKERS: more than 1 needs DATABASE_URL (PostgreSQL); SQLite transactions are serialized inside one process only',
+      'CLUSTER_WORKERS: more than 1 needs DATABASE_URL (a PostgreSQL server); the embedded database (DATABASE_PATH) is opened by one process only',
     );
   }
   if ((env.RATE_LIMIT_PER_MINUTE ?? DEFAULT_RATE_LIMIT_PER_MINUTE) !== 0 && !env.REDIS_URL) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadAppConfig } from './app-config';
 import { configProblems } from '../../test/support/config-problems';
 
-const BASE = { NODE_ENV: 'test', DATABASE_PATH: '/tmp/unused.sqlite', JWT_SECRET: 'x'.repeat(32) };
+const BASE = { NODE_ENV: 'test', DATABASE_PATH: '/tmp/unused-db', JWT_SECRET: 'x'.repeat(32) };
 const JWKS = { JWKS_URI: 'https://idp.example.com/certs', JWT_ISSUER: 'https://idp.example.com/', JWT_AUDIENCE: 'api' };
 
 const problems = configProblems;

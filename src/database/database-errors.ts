@@ -1,7 +1,4 @@
-/**
- * Recognising database failures by what the drivers report, for both dialects.
- * PostgreSQL: SQLSTATE codes (node-postgres `code`); SQLite: better-sqlite3 `code`.
- */
+/** Recognising database failures by what node-postgres reports: SQLSTATE codes, or socket errors. */
 interface DriverError {
   code?: unknown;
   message?: unknown;
@@ -17,12 +14,12 @@ function driverCode(error: unknown): string | undefined {
 
 export function isUniqueViolation(error: unknown): boolean {
   const code = driverCode(error);
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  return code === '23505';
 }
 
 export function isForeignKeyViolation(error: unknown): boolean {
   const code = driverCode(error);
-  return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+  return code === '23503';
 }
 
 const UNAVAILABLE_CODES = new Set([
@@ -35,7 +32,7 @@ const UNAVAILABLE_CODES = new Set([
   '57P03', // cannot_connect_now
   '53300', // too_many_connections
   '57014', // query_canceled: statement_timeout (DATABASE_TIMEOUT_MS) elapsed
-  'SQLITE_BUSY',
+  'ENOENT', // the embedded engine's socket is gone (its process stopped)
 ]);
 
 const UNAVAILABLE_MESSAGES = [

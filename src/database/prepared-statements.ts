@@ -1,21 +1,26 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Pool, QueryResultRow } from 'pg';
+import type { Pool, QueryConfig, QueryResultRow } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { DatabaseConnection } from './database-connection';
 
 /**
- * Named prepared statements on PostgreSQL, through the pg pool TypeORM holds.
- * TypeORM sends every query unnamed, so the server parses and plans it each
- * time; a named statement is planned once per connection. Used by repositories
- * for their hot queries only (see docs: bench/RESULTS.md, performance notes).
+ * The hot queries, sent through the pg pool TypeORM holds, in one round trip.
+ * On a PostgreSQL server they are named prepared statements: TypeORM sends every
+ * query unnamed, so the server parses and plans it each time, while a named one
+ * is planned once per connection (bench/RESULTS.md, performance notes). On the
+ * embedded engine the same SQL goes unnamed (see DatabaseConnection.namedStatements).
  */
 @Injectable()
 export class PreparedStatements {
-  readonly enabled: boolean;
+  private readonly named: boolean;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
-    this.enabled = dataSource.options.type === 'postgres';
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    connection: DatabaseConnection,
+  ) {
+    this.named = connection.namedStatements;
   }
 
   async query<R extends QueryResultRow>(
@@ -24,7 +29,8 @@ export class PreparedStatements {
     values: unknown[],
   ): Promise<{ rows: R[]; rowCount: number }> {
     const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
-    const result = await pool.query<R>({ name, text, values });
+    const statement: QueryConfig = this.named ? { name, text, values } : { text, values };
+    const result = await pool.query<R>(statement);
     return { rows: result.rows, rowCount: result.rowCount ?? 0 };
   }
 }

@@ -1,6 +1,5 @@
-import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
-import { buildDataSourceOptions } from './data-source-options';
+import { OwnedDataSource } from './data-source-options';
 
 /**
  * Applies the pending migrations once, outside Nest, then closes the connection:
@@ -10,9 +9,9 @@ import { buildDataSourceOptions } from './data-source-options';
  * Returns the names of the migrations it applied.
  */
 export async function runPendingMigrations(config: AppConfig): Promise<string[]> {
-  const dataSource = new DataSource({ ...buildDataSourceOptions(config), migrationsRun: false });
-  await dataSource.initialize();
+  const dataSource = await OwnedDataSource.open(config, { shareRunningEngine: false, onEngineError: () => {} });
   try {
+    await dataSource.initialize();
     const applied = await dataSource.runMigrations();
     return applied.map((migration) => migration.name);
   } finally {

@@ -24,13 +24,13 @@ export class SocialAssociation {
   @Column({ name: 'profile_url', type: 'varchar', length: 2048, nullable: true })
   profileUrl!: string | null;
 
-  /** Serialized JSON object (text on both databases, so reads behave the same). */
+  /** The serialized JSON object, as the client sent it (text: jsonb would reorder its keys). */
   @Column({ type: 'text', nullable: true })
   metadata!: string | null;
 
   @Column({ name: 'show_in_profile', type: 'boolean', default: false })
   showInProfile!: boolean;
 
-  @CreateDateColumn({ name: 'created_at' })
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }

@@ -1,11 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, Repository } from 'typeorm';
-import { AuditEvent } from '../audit/audit-event.entity';
+import { EntityManager } from 'typeorm';
 import { AuditRecord } from '../audit/audit.service';
 import { PreparedStatements } from '../database/prepared-statements';
-import { TransactionRunner } from '../database/transactions';
-import { User } from '../users/user.entity';
 import { SocialAssociation } from './social-association.entity';
 
 export type NewSocialAssociation = Pick<
@@ -35,10 +31,10 @@ const fromSql = (row: AssociationSqlRow): AssociationRow => ({
 });
 
 /*
- * The hot statements, PostgreSQL only: one round trip per decision. A write and
- * its audit row are one statement (a data-modifying CTE), so they commit together
- * without BEGIN/COMMIT round trips. Their plans are checked against the indexes
- * by test/e2e/query-plans.e2e-spec.ts.
+ * The hot statements: one round trip per decision. A write and its audit row are
+ * one statement (a data-modifying CTE), so they commit together without
+ * BEGIN/COMMIT round trips. Their plans are checked against the indexes by
+ * test/e2e/query-plans.pg.e2e-spec.ts.
  */
 const COLUMNS = 'user_id, provider, ext_id, profile_url, metadata, show_in_profile';
 
@@ -73,54 +69,33 @@ export const DELETE_AUDITED_SQL = `
 
 export const FIND_BY_IDENTITY_SQL = `SELECT ${COLUMNS} FROM social_associations WHERE provider = $1 AND ext_id = $2`;
 
-/**
- * Every query on `social_associations`. On PostgreSQL the hot paths are named
- * prepared statements; elsewhere (SQLite) the same decisions go through TypeORM
- * in a transaction.
- */
+/** Every query on `social_associations`. */
 @Injectable()
 export class SocialAssociationsRepository {
-  constructor(
-    @InjectRepository(SocialAssociation) private readonly associations: Repository<SocialAssociation>,
-    private readonly prepared: PreparedStatements,
-    private readonly transactions: TransactionRunner,
-  ) {}
+  constructor(private readonly prepared: PreparedStatements) {}
 
   /** The user's associations, oldest first; null when the user does not exist. */
   async listForUser(userId: number, onlyPublic: boolean): Promise<AssociationRow[] | null> {
-    if (this.prepared.enabled) {
-      const { rows } = await this.prepared.query<AssociationSqlRow>('sa_list_for_user', LIST_FOR_USER_SQL, [
-        userId,
-        onlyPublic,
-      ]);
-      if (rows.length === 0) return null;
-      return rows.filter((row) => row.provider !== null).map(fromSql);
-    }
-    if (!(await this.associations.manager.existsBy(User, { id: userId }))) return null;
-    return this.associations.find({
-      where: onlyPublic ? { userId, showInProfile: true } : { userId },
-      order: { id: 'ASC' },
-    });
+    const { rows } = await this.prepared.query<AssociationSqlRow>('sa_list_for_user', LIST_FOR_USER_SQL, [
+      userId,
+      onlyPublic,
+    ]);
+    if (rows.length === 0) return null;
+    return rows.filter((row) => row.provider !== null).map(fromSql);
   }
 
   /** Every association of a user known to exist (the authenticated caller): one index range, no join. */
   async listOwn(userId: number): Promise<AssociationRow[]> {
-    if (this.prepared.enabled) {
-      const { rows } = await this.prepared.query<AssociationSqlRow>('sa_list_own', LIST_OWN_SQL, [userId]);
-      return rows.map(fromSql);
-    }
-    return this.associations.find({ where: { userId }, order: { id: 'ASC' } });
+    const { rows } = await this.prepared.query<AssociationSqlRow>('sa_list_own', LIST_OWN_SQL, [userId]);
+    return rows.map(fromSql);
   }
 
   async findByIdentity(provider: string, extId: string): Promise<AssociationRow | null> {
-    if (this.prepared.enabled) {
-      const { rows } = await this.prepared.query<AssociationSqlRow>('sa_find_by_identity', FIND_BY_IDENTITY_SQL, [
-        provider,
-        extId,
-      ]);
-      return rows[0] ? fromSql(rows[0]) : null;
-    }
-    return this.associations.findOneBy({ provider, extId });
+    const { rows } = await this.prepared.query<AssociationSqlRow>('sa_find_by_identity', FIND_BY_IDENTITY_SQL, [
+      provider,
+      extId,
+    ]);
+    return rows[0] ? fromSql(rows[0]) : null;
   }
 
   /**
@@ -129,24 +104,17 @@ export class SocialAssociationsRepository {
    * user as the foreign key's.
    */
   async insertAudited(association: NewSocialAssociation, audit: AuditRecord): Promise<AssociationRow> {
-    if (this.prepared.enabled) {
-      const { rows } = await this.prepared.query<AssociationSqlRow>('sa_insert_audited', INSERT_AUDITED_SQL, [
-        association.userId,
-        association.provider,
-        association.extId,
-        association.profileUrl,
-        association.metadata,
-        association.showInProfile,
-        audit.actorUserId,
-        audit.requestId,
-      ]);
-      return fromSql(rows[0]);
-    }
-    return this.transactions.run(async (manager) => {
-      const saved = await manager.save(manager.create(SocialAssociation, association));
-      await manager.insert(AuditEvent, audit);
-      return saved;
-    });
+    const { rows } = await this.prepared.query<AssociationSqlRow>('sa_insert_audited', INSERT_AUDITED_SQL, [
+      association.userId,
+      association.provider,
+      association.extId,
+      association.profileUrl,
+      association.metadata,
+      association.showInProfile,
+      audit.actorUserId,
+      audit.requestId,
+    ]);
+    return fromSql(rows[0]);
   }
 
   /**
@@ -155,21 +123,14 @@ export class SocialAssociationsRepository {
    * two concurrent deletes cannot both succeed.
    */
   async deleteAudited(userId: number, provider: string, extId: string, audit: AuditRecord): Promise<boolean> {
-    if (this.prepared.enabled) {
-      const { rowCount } = await this.prepared.query('sa_delete_audited', DELETE_AUDITED_SQL, [
-        userId,
-        provider,
-        extId,
-        audit.actorUserId,
-        audit.requestId,
-      ]);
-      return rowCount > 0;
-    }
-    return this.transactions.run(async (manager) => {
-      const deleted = await this.deleteForUser(manager, userId, provider, extId);
-      if (deleted) await manager.insert(AuditEvent, audit);
-      return deleted;
-    });
+    const { rowCount } = await this.prepared.query('sa_delete_audited', DELETE_AUDITED_SQL, [
+      userId,
+      provider,
+      extId,
+      audit.actorUserId,
+      audit.requestId,
+    ]);
+    return rowCount > 0;
   }
 
   /** The plain delete, inside a transaction the caller holds (the lock-out path). */

@@ -28,7 +28,7 @@ export const FIND_USER_BY_ID_SQL = `
   SELECT id, username, ext_id, email, role, has_usable_password, is_active, created_at, updated_at
   FROM users WHERE id = $1`;
 
-/** Every query on `users`. On PostgreSQL the per-request lookup is a named prepared statement. */
+/** Every query on `users`. The per-request lookup is a prepared statement. */
 @Injectable()
 export class UsersRepository {
   constructor(
@@ -37,7 +37,6 @@ export class UsersRepository {
   ) {}
 
   async findById(id: number): Promise<User | null> {
-    if (!this.prepared.enabled) return this.users.findOneBy({ id });
     const { rows } = await this.prepared.query<UserSqlRow>('users_find_by_id', FIND_USER_BY_ID_SQL, [id]);
     const row = rows[0];
     if (!row) return null;
@@ -55,12 +54,6 @@ export class UsersRepository {
   }
 
   async findSignInState(id: number): Promise<SignInState | null> {
-    if (!this.prepared.enabled) {
-      return this.users.findOne({
-        select: { id: true, role: true, hasUsablePassword: true, isActive: true },
-        where: { id },
-      });
-    }
     const { rows } = await this.prepared.query<Pick<UserSqlRow, 'id' | 'role' | 'has_usable_password' | 'is_active'>>(
       'users_find_sign_in_state',
       FIND_SIGN_IN_STATE_SQL,
@@ -83,10 +76,8 @@ export class UsersRepository {
   /**
    * Takes the user's row lock for the rest of the transaction, so that decisions
    * about "the user's last association" are made one at a time per user.
-   * SQLite transactions already run one at a time (see TransactionRunner).
    */
   async lockForUpdate(manager: EntityManager, id: number): Promise<void> {
-    if (manager.connection.options.type !== 'postgres') return;
     await manager.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [id]);
   }
 }

@@ -45,7 +45,7 @@ describe('CLI (node dist/src/cli/main.js)', () => {
   afterAll(() => t.close());
   beforeEach(() => t.reset());
 
-  /** Runs the real CLI against the test app's database (DATABASE_PATH on SQLite), as an operator would. */
+  /** Runs the real CLI against the test app's database (on the embedded engine: through the test app's socket), as an operator would. */
   function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
     const base: Record<string, string | undefined> = { ...process.env };
     delete base.DATABASE_URL;

@@ -6,7 +6,7 @@ import { expectProblem } from '../support/problem';
 import { tokenFor } from '../support/tokens';
 
 /**
- * Issue #3's concurrency acceptance for DELETE, on SQLite and on PostgreSQL
+ * Issue #3's concurrency acceptance for DELETE, on the embedded engine and on a PostgreSQL server
  * (DATABASE_URL): parallel deletes of one association give exactly one 204, and
  * a user without a password deleting several at once keeps exactly one.
  */

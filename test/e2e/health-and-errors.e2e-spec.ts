@@ -40,7 +40,7 @@ describe('health and errors', () => {
 
     it('the body says nothing about the database beyond up/down', async () => {
       const response = await request(t.baseUrl, 'GET', '/health/ready');
-      expect(response.text).not.toMatch(/postgres:|sqlite|password|\/tmp\//i);
+      expect(response.text).not.toMatch(/postgres:|pglite|password|\/tmp\//i);
     });
   });
 

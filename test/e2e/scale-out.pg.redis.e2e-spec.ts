@@ -50,7 +50,7 @@ async function bootPair(env: Record<string, string>): Promise<[TestApp, TestApp]
   const one = await createTestApp(env);
   const shared = one.database.env.DATABASE_URL;
   const two = await createTestApp({ ...env, DATABASE_MIGRATIONS_RUN: 'false' }, { databaseUrl: () => shared });
-  expect(two.config.db).toMatchObject({ type: 'postgres', url: shared });
+  expect(two.config.db).toMatchObject({ engine: 'server', url: shared });
   return [one, two];
 }
 
@@ -293,7 +293,6 @@ describe('CLUSTER_WORKERS=2', () => {
     if (primary && primary.exitCode === null && primary.signalCode === null) primary.kill('SIGKILL');
     for (const pid of workerPids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     await database?.drop();
-    build?.remove();
   });
 
   it('two worker processes answer on one port; a killed worker is restarted; SIGTERM stops all, exit code 0', async () => {

@@ -1,8 +1,10 @@
 import { ChildProcess } from 'node:child_process';
 import { Agent, ClientRequest, request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadAppConfig } from '../../src/config/app-config';
+import { OwnedDataSource } from '../../src/database/data-source-options';
+import { TEST_JWT_SECRET } from '../support/create-test-app';
 import { buildServiceCopy, ServiceBuild } from '../support/service-build';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { RawOutcome, sendRaw } from '../support/raw-http';
@@ -89,7 +91,6 @@ describe('SIGTERM under load', () => {
   afterAll(async () => {
     if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
     await database?.drop();
-    build?.remove();
   });
 
   async function startServer(): Promise<{
@@ -100,26 +101,15 @@ describe('SIGTERM under load', () => {
     const service = build!.start({ PORT: '0', SHUTDOWN_DRAIN_MS: String(DRAIN_MS), ...database.env });
     server = service.child;
     const { logs, exited } = service;
-    const port = await new Promise<number>((done, fail) => {
-      const poll = setInterval(() => {
-        const listening = logs.find((entry) => entry.msg === 'social associations service listening');
-        if (!listening) return;
-        clearInterval(poll);
-        done(Number(new URL(String(listening.url)).port));
-      }, 20);
-      void exited.then((code) => {
-        clearInterval(poll);
-        fail(new Error(`server exited with ${code} before listening: ${service.stderr()}`));
-      });
-    });
+    const port = await service.listening();
     return { port, logs, exited };
   }
 
   async function seedUser(): Promise<number> {
-    const dataSource = new DataSource(
-      database.kind === 'postgres'
-        ? { type: 'postgres', url: database.env.DATABASE_URL }
-        : { type: 'better-sqlite3', database: database.env.DATABASE_PATH },
+    // Through the running service's socket on the embedded database, as the CLI would.
+    const dataSource = await OwnedDataSource.open(
+      loadAppConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, ...database.env }),
+      { shareRunningEngine: true, onEngineError: () => {} },
     );
     await dataSource.initialize();
     try {

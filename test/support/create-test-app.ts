@@ -52,7 +52,7 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config),
     createFastifyAdapter(config, createLogger(config.logLevel, options.logStream)),
-    { logger: false, bodyParser: false },
+    { logger: false, bodyParser: false, abortOnError: false },
   );
   configureApp(app);
   await app.listen(0, '127.0.0.1');
@@ -73,13 +73,13 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
   };
 }
 
+/** One round trip; DELETE rather than TRUNCATE, which costs a few ms of file work on the embedded engine. */
+const RESET_SQL = `
+  DELETE FROM audit_events; DELETE FROM social_associations; DELETE FROM users;
+  ALTER TABLE audit_events ALTER COLUMN id RESTART;
+  ALTER TABLE social_associations ALTER COLUMN id RESTART;
+  ALTER TABLE users ALTER COLUMN id RESTART`;
+
 async function resetTables(dataSource: DataSource): Promise<void> {
-  if (dataSource.options.type === 'postgres') {
-    await dataSource.query('TRUNCATE audit_events, social_associations, users RESTART IDENTITY CASCADE');
-    return;
-  }
-  for (const table of ['audit_events', 'social_associations', 'users']) {
-    await dataSource.query(`DELETE FROM ${table}`);
-  }
-  await dataSource.query('DELETE FROM sqlite_sequence');
+  await dataSource.query(RESET_SQL);
 }

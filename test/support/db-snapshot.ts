@@ -14,13 +14,20 @@ export interface TableDiff {
 }
 export type DbDiff = Record<SnapshotTable, TableDiff>;
 
+/** Every row of every table, in one statement (one round trip, one consistent view). */
+const SNAPSHOT_SQL = `SELECT ${SNAPSHOT_TABLES.map(
+  (table) => `(SELECT coalesce(json_agg(t ORDER BY t.id), '[]') FROM ${table} t) AS ${table}`,
+).join(', ')}`;
+
 /** Reads every row of users, social_associations and audit_events (the whole state of the service). */
 export async function snapshot(dataSource: DataSource): Promise<DbSnapshot> {
-  const [users, associations, audit] = await Promise.all(
-    SNAPSHOT_TABLES.map((table) => dataSource.query<Row[]>(`SELECT * FROM ${table} ORDER BY id`)),
-  );
+  const [tables] = await dataSource.query<Record<SnapshotTable, Row[]>[]>(SNAPSHOT_SQL);
   const byId = (rows: Row[]): Map<number, string> => new Map(rows.map((row) => [Number(row.id), JSON.stringify(row)]));
-  return { users: byId(users), social_associations: byId(associations), audit_events: byId(audit) };
+  return {
+    users: byId(tables.users),
+    social_associations: byId(tables.social_associations),
+    audit_events: byId(tables.audit_events),
+  };
 }
 
 export function diff(before: DbSnapshot, after: DbSnapshot): DbDiff {

@@ -21,9 +21,7 @@ export function factories(t: TestApp) {
       return associations.link(null, userId, { provider: 'google', ext_id: randomUUID(), ...input }, null);
     },
     async deactivate(userId: number): Promise<void> {
-      await t.dataSource.query(
-        `UPDATE users SET is_active = ${t.database.kind === 'postgres' ? 'false' : '0'} WHERE id = ${userId}`,
-      );
+      await t.dataSource.query(`UPDATE users SET is_active = false WHERE id = ${userId}`);
     },
     async deleteUser(userId: number): Promise<void> {
       await t.dataSource.query(`DELETE FROM users WHERE id = ${userId}`);

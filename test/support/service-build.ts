@@ -15,7 +15,17 @@ export interface ServiceProcess {
   stderr(): string;
   /** Its exit code (null when killed by a signal). */
   exited: Promise<number | null>;
+  /** The port from its start-up line, once it listens; rejects when it exits first. */
+  listening(): Promise<number>;
 }
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export const LISTENING_MESSAGE = 'social associations service listening';
 
 /**
  * The service compiled into a directory of its own (not dist/: other test files
@@ -24,29 +34,45 @@ export interface ServiceProcess {
 export interface ServiceBuild {
   /** Starts `node src/main.js` in production mode with the test secret, on 127.0.0.1, plus `env`. */
   start(env: Record<string, string | undefined>): ServiceProcess;
-  remove(): void;
+  /** Runs the operator CLI of the same build (`node src/cli/main.js`), with the same defaults plus `env`. */
+  cli(args: string[], env: Record<string, string | undefined>): Promise<CliResult>;
 }
 
-export function buildServiceCopy(): ServiceBuild {
+/**
+ * One compiled copy per test worker process, made on first use: the files that
+ * run the service as a process share it (test files share a worker, see
+ * vitest.config.mts), and it is removed when the worker exits.
+ */
+let compiled: string | undefined;
+
+function compiledService(): string {
+  if (compiled) return compiled;
   const outDir = mkdtempSync(join(tmpdir(), 'social-associations-build-'));
   execFileSync(
     join(ROOT, 'node_modules/.bin/tsc'),
     ['-p', 'tsconfig.build.json', '--outDir', outDir, '--tsBuildInfoFile', join(outDir, '.tsbuildinfo'), '--noCheck'],
     { cwd: ROOT, stdio: 'pipe' },
   );
+  process.once('exit', () => rmSync(outDir, { recursive: true, force: true }));
+  compiled = outDir;
+  return outDir;
+}
+
+export function buildServiceCopy(): ServiceBuild {
+  const outDir = compiledService();
+  const baseEnv = {
+    PATH: process.env.PATH,
+    NODE_PATH: join(ROOT, 'node_modules'),
+    NODE_ENV: 'production',
+    JWT_SECRET: TEST_JWT_SECRET,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+  };
   return {
     start(env) {
       const child = spawn(process.execPath, [join(outDir, 'src/main.js')], {
         cwd: outDir,
-        env: {
-          PATH: process.env.PATH,
-          NODE_PATH: join(ROOT, 'node_modules'),
-          NODE_ENV: 'production',
-          JWT_SECRET: TEST_JWT_SECRET,
-          HOST: '127.0.0.1',
-          LOG_LEVEL: 'info',
-          ...env,
-        },
+        env: { ...baseEnv, ...env },
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       const logs: Record<string, unknown>[] = [];
@@ -60,8 +86,35 @@ export function buildServiceCopy(): ServiceBuild {
         }
       });
       const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-      return { child, logs, stderr: () => stderr, exited };
+      const listening = (): Promise<number> =>
+        new Promise((done, fail) => {
+          const poll = setInterval(() => {
+            const line = logs.find((entry) => entry.msg === LISTENING_MESSAGE);
+            if (!line) return;
+            clearInterval(poll);
+            done(Number(new URL(String(line.url)).port));
+          }, 20);
+          void exited.then((code) => {
+            clearInterval(poll);
+            fail(new Error(`server exited with ${code} before listening: ${JSON.stringify(logs)} ${stderr}`));
+          });
+        });
+      return { child, logs, stderr: () => stderr, exited, listening };
     },
-    remove: () => rmSync(outDir, { recursive: true, force: true }),
+    cli(args, env) {
+      return new Promise((done, fail) => {
+        const child = spawn(process.execPath, [join(outDir, 'src/cli/main.js'), ...args], {
+          cwd: outDir,
+          env: { ...baseEnv, LOG_LEVEL: 'warn', ...env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+        child.on('error', fail);
+        child.on('close', (code) => done({ code, stdout, stderr }));
+      });
+    },
   };
 }

@@ -1,28 +1,32 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { inject } from 'vitest';
 
 /**
  * A database of its own for one test file: a fresh PostgreSQL database on the
- * server of DATABASE_URL when that is set, else a fresh SQLite file. Dropped by
+ * server of DATABASE_URL when that is set, else a fresh embedded database folder
+ * (a copy of the migrated template that test/support/global-setup.ts made). Dropped by
  * `drop()`.
  */
 export interface TestDatabase {
   /** Environment variables that point the app at this database. */
   env: Record<string, string>;
-  kind: 'postgres' | 'sqlite';
+  kind: 'server' | 'embedded';
   drop(): Promise<void>;
 }
 
 export async function createTestDatabase(): Promise<TestDatabase> {
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
-    const dir = mkdtempSync(join(tmpdir(), 'social-associations-test-'));
+    const dir = mkdtempSync(join(tmpdir(), 'sa-test-'));
+    const folder = join(dir, 'db');
+    cpSync(inject('embeddedTemplate'), folder, { recursive: true });
     return {
-      kind: 'sqlite',
-      env: { DATABASE_PATH: join(dir, 'test.sqlite') },
+      kind: 'embedded',
+      env: { DATABASE_PATH: folder },
       drop: () => {
         rmSync(dir, { recursive: true, force: true });
         return Promise.resolve();
@@ -38,7 +42,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
-    kind: 'postgres',
+    kind: 'server',
     env: { DATABASE_URL: url.toString() },
     drop: async () => {
       const client = new Client({ connectionString: serverUrl });

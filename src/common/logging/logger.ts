@@ -28,9 +28,10 @@ export class PinoNestLogger implements LoggerService {
     this.write('info', message, context);
   }
   error(message: unknown, ...rest: unknown[]): void {
-    // Nest passes (message, stack?, context?).
+    // Nest passes (message), (message, context) or (message, stack, context).
     const context = typeof rest[rest.length - 1] === 'string' ? (rest[rest.length - 1] as string) : undefined;
-    this.write('error', message, context);
+    const stack = rest.length >= 2 && typeof rest[0] === 'string' ? rest[0] : undefined;
+    this.write('error', message, context, stack);
   }
   warn(message: unknown, context?: string): void {
     this.write('warn', message, context);
@@ -49,11 +50,15 @@ export class PinoNestLogger implements LoggerService {
     level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace',
     message: unknown,
     context?: string,
+    stack?: string,
   ): void {
-    if (message !== null && typeof message === 'object') {
+    if (message instanceof Error) {
+      // Under `err`, pino's serializer keeps what spreading an Error would drop: message, stack, causes.
+      this.logger[level]({ context, err: message }, message.message);
+    } else if (message !== null && typeof message === 'object') {
       this.logger[level]({ context, ...message });
     } else {
-      this.logger[level]({ context }, String(message));
+      this.logger[level]({ context, ...(stack ? { stack } : {}) }, String(message));
     }
   }
 }

@@ -23,7 +23,7 @@ export function IsOmittable(): PropertyDecorator {
 
 export const PROVIDER_SLUG = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 
-/** True for text that PostgreSQL and SQLite store as given: well-formed UTF-16, no control characters. */
+/** True for text that PostgreSQL stores as given: well-formed UTF-16, no control characters. */
 export function isPlainText(value: unknown): value is string {
   return typeof value === 'string' && value.isWellFormed() && !/\p{Cc}/u.test(value);
 }
