@@ -4,15 +4,17 @@
 // Options: environment variables, or the same as arguments (`--duration=5` sets
 // BENCH_DURATION, `--scale` sets BENCH_SCALE=1, `--database=URL` sets DATABASE).
 import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { cpuMs, Latencies, readStatusKb, rssSampler } from './measure.mjs';
 import { formatSummary, summarizeProfile } from './profile-summary.mjs';
 import { paced } from './paced.mjs';
+import { Processes, tail, waitReady } from './processes.mjs';
+import { writeSections } from './results-file.mjs';
 import { countRows, drivenUsers, recreateDatabase, seedAssociations, seedUsers, withDatabase } from './seed.mjs';
 import { buildRequests, makeTokens, WORKLOADS } from './workloads.mjs';
 
@@ -127,89 +129,21 @@ const deadline = setTimeout(() => {
 deadline.unref();
 
 // ------------------------------------------------------------------ child processes
-const children = new Set();
+const processes = new Processes(WORK, { log, oneShot: ['build', 'migrations'] });
+const startNode = (name, args, extraEnv, cwd = ROOT) => processes.start(name, args, extraEnv, cwd);
+const runNode = (name, args, extraEnv, timeoutMs, cwd = ROOT) => processes.run(name, args, extraEnv, timeoutMs, cwd);
+const stopChild = (child) => processes.stop(child);
+
 let stopping = false;
-
-function startNode(name, args, extraEnv, cwd = ROOT) {
-  mkdirSync(WORK, { recursive: true });
-  const logFile = join(WORK, `${name}.log`);
-  const fd = openSync(logFile, 'w');
-  const child = spawn(process.execPath, args, {
-    cwd,
-    env: { PATH: env.PATH, HOME: env.HOME, ...extraEnv },
-    stdio: ['ignore', fd, fd],
-  });
-  closeSync(fd);
-  child.logFile = logFile;
-  child.exited = null;
-  children.add(child);
-  child.on('exit', (code, signal) => {
-    children.delete(child);
-    child.exited = { code, signal };
-    if (!stopping && !child.stopRequested && name !== 'build' && name !== 'migrations') {
-      log(`bench: ${name} exited unexpectedly (code ${code}, signal ${signal}); see ${logFile}`);
-    }
-  });
-  return child;
-}
-
-function tail(file, lines = 30) {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '';
-  }
-}
-
-/** Runs a node script to completion within `timeoutMs`; throws with its log tail on failure. */
-async function runNode(name, args, extraEnv, timeoutMs, cwd = ROOT) {
-  const child = startNode(name, args, extraEnv, cwd);
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const { code, signal } = await new Promise((done) => child.once('exit', (c, s) => done({ code: c, signal: s })));
-  clearTimeout(timer);
-  if (code !== 0) throw new Error(`${name} failed (code ${code}, signal ${signal}):\n${tail(child.logFile)}`);
-}
-
-async function stopChild(child) {
-  if (child.exited) return;
-  child.stopRequested = true;
-  child.kill('SIGTERM');
-  const exited = new Promise((done) => child.once('exit', done));
-  if ((await Promise.race([exited.then(() => true), sleep(5000).then(() => false)])) === false) {
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
-
 async function shutdown(code) {
   if (stopping) return;
   stopping = true;
-  await Promise.all([...children].map(stopChild));
+  await processes.stopAll();
   await admin?.end().catch(() => {});
   process.exit(code);
 }
 process.on('SIGINT', () => void shutdown(130));
 process.on('SIGTERM', () => void shutdown(143));
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
-
-async function waitReady(server, timeoutMs = 60_000) {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (server.child.exited) {
-      throw new Error(`${server.name} exited during start-up:\n${tail(server.child.logFile)}`);
-    }
-    try {
-      const response = await fetch(`http://127.0.0.1:${server.port}/health/ready`);
-      if (response.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(250);
-  }
-  throw new Error(`${server.name} was not ready within ${timeoutMs / 1000} s:\n${tail(server.child.logFile)}`);
-}
 
 async function assertPortFree(port) {
   try {
@@ -223,54 +157,6 @@ async function assertPortFree(port) {
 }
 
 // ------------------------------------------------------------------ measuring
-function readStatusKb(pid, field) {
-  try {
-    const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-function rssSampler(pid) {
-  let peakKb = readStatusKb(pid, 'VmRSS');
-  const timer = setInterval(() => {
-    peakKb = Math.max(peakKb, readStatusKb(pid, 'VmRSS'));
-  }, 100);
-  return {
-    stop() {
-      clearInterval(timer);
-      return Math.max(peakKb, readStatusKb(pid, 'VmRSS')) / 1024;
-    },
-  };
-}
-
-class Latencies {
-  constructor() {
-    this.values = new Float64Array(1 << 16);
-    this.length = 0;
-  }
-  push(ms) {
-    if (this.length === this.values.length) {
-      const grown = new Float64Array(this.values.length * 2);
-      grown.set(this.values);
-      this.values = grown;
-    }
-    this.values[this.length++] = ms;
-  }
-  static percentiles(parts) {
-    const all = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
-    let offset = 0;
-    for (const p of parts) {
-      all.set(p.values.subarray(0, p.length), offset);
-      offset += p.length;
-    }
-    all.sort();
-    const at = (q) => (all.length ? all[Math.min(all.length - 1, Math.floor(q * all.length))] : NaN);
-    return { p50: at(0.5), p99: at(0.99), max: all.length ? all[all.length - 1] : NaN };
-  }
-}
-
 let runSerial = 0;
 const runTag = Date.now().toString(36);
 
@@ -278,17 +164,6 @@ const runTag = Date.now().toString(36);
 // database (in the main phase both servers share one database, but only the one being driven uses it
 // during a run; in the scale phase each service has its own). Unlike requests per second, CPU time per
 // request hardly depends on what else the machine is doing.
-const TICK_MS = 10; // USER_HZ is 100 on Linux
-function cpuMs(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * TICK_MS; // utime + stime
-  } catch {
-    return NaN;
-  }
-}
-
 let admin; // a connection to the server's maintenance database, for pg_stat_activity
 async function backendCpu(database) {
   const { rows } = await admin.query('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database]);
@@ -599,17 +474,7 @@ function machineHeader(pgVersion, git, volume, { load, servers: serversLine } = 
 }
 
 function writeResults(sections) {
-  if (!opt.output || opt.output === '-') return;
-  let text = existsSync(opt.output)
-    ? readFileSync(opt.output, 'utf8')
-    : '# Benchmark results\n\nWritten by `npm run bench` (bench/run.mjs); see bench/README.md for what is measured and how.\n';
-  for (const [name, body] of Object.entries(sections)) {
-    const block = `<!-- section:${name} -->\n${body.trim()}\n<!-- /section:${name} -->`;
-    const pattern = new RegExp(`<!-- section:${name} -->[\\s\\S]*?<!-- /section:${name} -->`);
-    text = pattern.test(text) ? text.replace(pattern, block) : `${text.trimEnd()}\n\n${block}\n`;
-  }
-  writeFileSync(opt.output, text.endsWith('\n') ? text : `${text}\n`);
-  log(`\nwrote ${opt.output}`);
+  if (writeSections(opt.output, sections)) log(`\nwrote ${opt.output}`);
 }
 
 // ------------------------------------------------------------------ profiles
