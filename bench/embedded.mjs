@@ -159,7 +159,13 @@ async function main() {
   const load = os.loadavg();
   if (opt.build) {
     log('building the service (nest build)');
-    await processes.run('build', [join(ROOT, 'node_modules', '@nestjs', 'cli', 'bin', 'nest.js'), 'build'], {}, 300_000, ROOT);
+    await processes.run(
+      'build',
+      [join(ROOT, 'node_modules', '@nestjs', 'cli', 'bin', 'nest.js'), 'build'],
+      {},
+      300_000,
+      ROOT,
+    );
   }
   rmSync(FOLDER, { recursive: true, force: true });
 
