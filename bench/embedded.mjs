@@ -46,6 +46,8 @@ const processes = new Processes(WORK, { log, oneShot: ['build'] });
 const secret = randomBytes(36).toString('base64url');
 const socketUrl = `postgresql://postgres@localhost/postgres?host=${encodeURIComponent(FOLDER)}`;
 const mb = (kb) => Math.round(kb / 1024);
+/** One section per Node major version, so runs on Node 20 and 24 stand side by side. */
+const NODE_MAJOR = process.versions.node.split('.')[0];
 let serial = 0;
 
 /** Starts the built service on FOLDER; resolves once /health/ready answers, with the time that took. */
@@ -207,7 +209,7 @@ async function main() {
   }
 
   const body = [
-    '## Embedded PostgreSQL (PGlite)',
+    `## Embedded PostgreSQL (PGlite), Node ${NODE_MAJOR}`,
     '',
     `- date: ${new Date().toISOString()}`,
     `- machine: ${os.availableParallelism()} cores, ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM; load average before the run ${load.map((l) => l.toFixed(2)).join(' ')}`,
@@ -237,7 +239,7 @@ async function main() {
     ),
   ].join('\n');
   log(`\n${body}`);
-  if (writeSections(opt.output, { embedded: body })) log(`\nwrote ${opt.output}`);
+  if (writeSections(opt.output, { [`embedded-node${NODE_MAJOR}`]: body })) log(`\nwrote ${opt.output}`);
   await processes.stopAll();
   if (kills.some((k) => k.lost > 0)) process.exitCode = 1;
 }

@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildServiceCopy, ServiceBuild, ServiceProcess } from '../support/service-build';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
@@ -46,4 +49,31 @@ describe('start-up (node src/main.js)', () => {
       err: { message: expect.stringContaining('ECONNREFUSED'), stack: expect.stringContaining('Error') },
     });
   }, 30_000);
+
+  it('a module that fails to load: exits 1, and the log line gives its message and its cause', async () => {
+    // A package of the service's that throws when loaded, found before the real one, as a
+    // native addon built for another Node would (an error that used to reach the log as a bare code).
+    const overlay = mkdtempSync(join(tmpdir(), 'sa-broken-module-'));
+    const pkg = join(overlay, 'node_modules', 'helmet');
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'helmet', main: 'index.js' }));
+    writeFileSync(
+      join(pkg, 'index.js'),
+      "throw new Error('could not load helmet', { cause: new Error('compiled for another Node.js version') });",
+    );
+    try {
+      const nodePath = `${join(overlay, 'node_modules')}:${resolve('node_modules')}`;
+      service = build.start({ PORT: '0', ...database.env, NODE_PATH: nodePath });
+      expect(await service.exited).toBe(1);
+      expect(service.logs.find((entry) => entry.msg === 'start-up failed')).toMatchObject({
+        level: 60,
+        err: {
+          message: 'could not load helmet: compiled for another Node.js version',
+          stack: expect.stringContaining('caused by: Error: compiled for another Node.js version'),
+        },
+      });
+    } finally {
+      rmSync(overlay, { recursive: true, force: true });
+    }
+  });
 });

@@ -4,7 +4,9 @@ import { existsSync, mkdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { connect, createServer, Server } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { PGliteWireServer } from './pglite-wire-server';
+import { PGliteWireServer, WireEngine } from './pglite-wire-server';
+
+type Engine = WireEngine & { close(): Promise<void> };
 
 /**
  * The socket is `<folder>/.s.PGSQL.5432`, where every PostgreSQL client looks for
@@ -59,7 +61,7 @@ export class EmbeddedPostgres {
   private constructor(
     readonly location: EmbeddedLocation,
     private readonly listener: Server,
-    private readonly db: PGlite,
+    private readonly db: Engine,
     private readonly wire: PGliteWireServer,
   ) {}
 
@@ -81,7 +83,9 @@ export class EmbeddedPostgres {
     const listener = await claimSocket(location);
     if (!listener) throw new DataFolderInUseError(location.folder);
     // Served at once: connections that arrive while PGlite starts wait for it.
-    const opening = initialize(location.dataDir).then(() => PGlite.create({ dataDir: location.dataDir }));
+    const opening = initialize(location.dataDir).then((): Promise<Engine> =>
+      PGlite.create({ dataDir: location.dataDir }),
+    );
     const wire = new PGliteWireServer(opening, options);
     wire.attach(listener);
     try {

@@ -1,5 +1,9 @@
-import type { PGlite } from '@electric-sql/pglite';
 import type { Server, Socket } from 'node:net';
+
+/** What this server needs of a PGlite instance: its raw protocol entry point. */
+export interface WireEngine {
+  execProtocolRaw(message: Uint8Array, options?: { syncToFs?: boolean }): Promise<Uint8Array>;
+}
 
 /*
  * PostgreSQL wire protocol (v3) framing. Before start-up a message is
@@ -60,7 +64,7 @@ export class PGliteWireServer {
 
   /** `engine` may still be starting: clients that come early wait for it. */
   constructor(
-    private readonly engine: Promise<PGlite>,
+    private readonly engine: Promise<WireEngine>,
     private readonly options: PGliteWireServerOptions,
   ) {}
 
