@@ -1,9 +1,12 @@
+import { BadRequestException } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { isUtf8 } from 'node:buffer';
 import { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { AppConfig } from './config/app-config';
 import { REQUEST_ID_HEADER, requestIdFor } from './common/http/request-id';
 import { corsOptions, securityHeadersFor } from './common/http/security-headers';
+import { httpServerOptions, limitConnections } from './common/http/connection-limits';
 import { answerClientError } from './common/errors/client-error';
 import { sendProblem } from './common/errors/problem-details.filter';
 import { setupOpenApi } from './openapi/openapi';
@@ -29,6 +32,19 @@ class RequestLogController extends LogController {
       ...(error ? { err: error.message } : {}),
     });
   }
+}
+
+/** True when the header list (name, value, name, value, ...) names Authorization more than once. */
+function hasRepeatedAuthorization(rawHeaders: string[]): boolean {
+  let seen = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i];
+    if (name.length === 13 && name.toLowerCase() === 'authorization') {
+      if (seen) return true;
+      seen = true;
+    }
+  }
+  return false;
 }
 
 /** The security headers and the request id, on every response. */
@@ -61,6 +77,9 @@ export function createFastifyAdapter(config: AppConfig, logger: Logger): Fastify
     childLoggerFactory: (parent: FastifyBaseLogger) => parent,
     genReqId: requestIdFor,
     bodyLimit: config.http.bodyLimitBytes,
+    // A request must arrive within its time (slowloris, stalled bodies): past it, 408 and close.
+    requestTimeout: config.http.requestTimeoutMs,
+    http: httpServerOptions(config.http.requestTimeoutMs),
     // request.ip: X-Forwarded-For only when it comes from a configured proxy, else the peer.
     trustProxy: config.http.trustProxy.length > 0 ? [...config.http.trustProxy] : false,
     routerOptions: { ignoreTrailingSlash: true },
@@ -80,6 +99,7 @@ export function createFastifyAdapter(config: AppConfig, logger: Logger): Fastify
     },
   });
   const fastify = adapter.getInstance();
+  limitConnections(fastify.server, config.db.poolSize);
   // Hooks in callback style: Fastify then has no promise to await per request and hook.
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     if (adapter.draining) {
@@ -87,6 +107,12 @@ export function createFastifyAdapter(config: AppConfig, logger: Logger): Fastify
       const detail = 'The service is shutting down; retry the request';
       sendProblem(request, reply, { status: 503, detail, errors: [{ code: 'service_unavailable', message: detail }] });
       return; // answered: the remaining hooks and the handler do not run
+    }
+    if (hasRepeatedAuthorization(request.raw.rawHeaders)) {
+      // Node keeps the first and drops the rest; a proxy in front may read the last: two callers.
+      const detail = 'The request has more than one Authorization header';
+      sendProblem(request, reply, { status: 400, detail, errors: [{ code: 'invalid', message: detail }] });
+      return;
     }
     done();
   });
@@ -100,15 +126,21 @@ export function createFastifyAdapter(config: AppConfig, logger: Logger): Fastify
     done();
   });
   // JSON only. An empty body counts as no body, so DELETE with a Content-Type
-  // header and nothing else falls back to the query string.
+  // header and nothing else falls back to the query string. A body that is not
+  // UTF-8 is refused: decoded, its bad bytes would all become U+FFFD, and two
+  // different byte strings would name one identity.
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '') {
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
+    if (body.length === 0) {
       done(null, undefined);
       return;
     }
-    void parseJson(request, body as string, done);
+    if (!isUtf8(body)) {
+      done(new BadRequestException('The request body is not valid UTF-8'), undefined);
+      return;
+    }
+    void parseJson(request, body.toString('utf8'), done);
   });
   return adapter;
 }

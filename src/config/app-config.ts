@@ -36,8 +36,10 @@ export interface Hs256JwtConfig {
   secretSource: 'environment' | 'generated-file';
   issuer?: string;
   audience?: string;
-  /** Seconds of clock skew tolerated on `iat`/`exp`/`nbf`. */
+  /** Seconds of clock skew tolerated on `iat` and `nbf` (`exp` is strict). */
   clockToleranceSeconds: number;
+  /** Longest token lifetime accepted (`exp - iat`), in seconds. */
+  maxLifetimeSeconds: number;
 }
 
 /** An identity provider's tokens (Keycloak, Azure AD, Auth0): asymmetric, verified against its JWKS. */
@@ -51,6 +53,7 @@ export interface JwksJwtConfig {
   /** The claim that carries the community user id. */
   userIdClaim: string;
   clockToleranceSeconds: number;
+  maxLifetimeSeconds: number;
 }
 
 /** How access tokens are verified: one mode per deployment, chosen by JWKS_URI. */
@@ -61,6 +64,11 @@ export interface HttpConfig {
   port: number;
   /** Largest request body accepted, in bytes; larger is a 413. */
   bodyLimitBytes: number;
+  /**
+   * Longest a request may take to arrive, headers and body, in ms (its headers
+   * alone: at most 5 s of it); past it, 408 and the connection closes.
+   */
+  requestTimeoutMs: number;
   /** Browser origins allowed by CORS; empty: no CORS headers at all. */
   corsOrigins: readonly string[];
   /** Proxies whose X-Forwarded-For gives the client address (rate limits, logs); empty: none. */
@@ -107,9 +115,15 @@ export class AppConfig {
   readonly heapGrowingPercent!: number;
   /** Providers a new association may use; null: any valid slug. */
   readonly allowedProviders!: readonly string[] | null;
+  /** The most associations one user may hold; more is a 409 (too_many_associations). Bounds every list. */
+  readonly maxAssociationsPerUser!: number;
+  /** The most requests of one user run at once by this process; more wait for a turn (ConcurrencyLimitInterceptor). */
+  readonly maxConcurrentRequestsPerUser!: number;
 }
 
 const DEFAULT_DATABASE_PATH = './data/postgres';
+/** One day: SelfCommunity's access tokens and identity providers' live minutes to hours. */
+const DEFAULT_JWT_MAX_LIFETIME_SECONDS = 86_400;
 const DEV_SECRET_FILE = '.jwt-secret';
 
 /**
@@ -141,6 +155,7 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
     timeoutMs: env.DATABASE_TIMEOUT_MS ?? 3000,
   };
 
+  const maxLifetimeSeconds = env.JWT_MAX_LIFETIME_SECONDS ?? DEFAULT_JWT_MAX_LIFETIME_SECONDS;
   // JWKS_URI selects the JWKS mode; validation made sure issuer and audience are set with it.
   const jwt: JwtConfig = env.JWKS_URI
     ? {
@@ -151,6 +166,7 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
         algorithms: parseJwtAlgorithms(env.JWT_ALGORITHMS) as JwksAlgorithm[],
         userIdClaim: env.JWT_USER_ID_CLAIM ?? 'user_id',
         clockToleranceSeconds: 30,
+        maxLifetimeSeconds,
       }
     : {
         mode: 'hs256',
@@ -159,6 +175,7 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
         issuer: env.JWT_ISSUER,
         audience: env.JWT_AUDIENCE,
         clockToleranceSeconds: 30,
+        maxLifetimeSeconds,
       };
 
   const config: AppConfig = {
@@ -167,6 +184,7 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
       host: env.HOST ?? '0.0.0.0',
       port: env.PORT ?? 3000,
       bodyLimitBytes: 64 * 1024,
+      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS ?? 10_000,
       corsOrigins: env.CORS_ORIGINS ? [...new Set(env.CORS_ORIGINS.split(',').map((origin) => origin.trim()))] : [],
       shutdownDrainMs: env.SHUTDOWN_DRAIN_MS ?? 1000,
       trustProxy: env.TRUST_PROXY ? env.TRUST_PROXY.split(',').map((item) => item.trim()) : [],
@@ -181,6 +199,8 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
     cluster: { workers: env.CLUSTER_WORKERS ?? 1 },
     heapGrowingPercent: env.HEAP_GROWING_PERCENT ?? 0,
     allowedProviders: env.PROVIDERS ? [...new Set(env.PROVIDERS.split(',').map((slug) => slug.trim()))] : null,
+    maxAssociationsPerUser: env.MAX_ASSOCIATIONS_PER_USER ?? 100,
+    maxConcurrentRequestsPerUser: env.MAX_CONCURRENT_REQUESTS_PER_USER ?? 4,
   };
   return deepFreeze(Object.assign(new AppConfig(), config));
 }

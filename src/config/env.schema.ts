@@ -46,6 +46,14 @@ export class EnvironmentVariables {
   @IsString()
   HOST?: string;
 
+  /** Longest a request may take to arrive (headers and body), in ms; past it, 408 and the connection closes. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(300_000)
+  HTTP_REQUEST_TIMEOUT_MS?: number;
+
   @IsOptional()
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL?: string;
@@ -81,6 +89,14 @@ export class EnvironmentVariables {
   @IsString()
   JWT_AUDIENCE?: string;
 
+  /** Longest lifetime (`exp - iat`, in seconds) of a token that is accepted; longer-lived tokens are a 401. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  @Max(31_536_000)
+  JWT_MAX_LIFETIME_SECONDS?: number;
+
   /**
    * JWKS mode: verify RS256/ES256 tokens of an identity provider (Keycloak, Azure AD,
    * Auth0) against its key set instead of HS256 with JWT_SECRET. Needs JWT_ISSUER and JWT_AUDIENCE.
@@ -110,6 +126,22 @@ export class EnvironmentVariables {
     message: 'PROVIDERS must be a comma-separated list of provider slugs, e.g. google,github,keycloak',
   })
   PROVIDERS?: string;
+
+  /** The most associations one user may hold (more is a 409): bounds every list answer. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  MAX_ASSOCIATIONS_PER_USER?: number;
+
+  /** The most requests of one user run at once by one process (more wait their turn): one user's share of the pool. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  MAX_CONCURRENT_REQUESTS_PER_USER?: number;
 
   @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

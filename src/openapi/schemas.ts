@@ -34,6 +34,23 @@ export const OPENAPI_EXT_ID_INPUT = {
   example: '108234567890123456789',
 } as const satisfies ApiPropertyOptions;
 
+/** ext_id of a new link: also no invisible formatting characters and no surrounding spaces. */
+export const OPENAPI_NEW_EXT_ID_INPUT = {
+  ...OPENAPI_EXT_ID_INPUT,
+  oneOf: [
+    {
+      type: 'string',
+      minLength: 1,
+      maxLength: 255,
+      description:
+        'No control characters, no Unicode format characters (bidi controls, zero-width characters, the BOM), no leading or trailing whitespace',
+    },
+    OPENAPI_EXT_ID_INPUT.oneOf[1],
+  ],
+  description:
+    "The user's id at the provider: 1 to 255 characters without control characters, without Unicode format characters (bidi controls such as U+202E, zero-width characters, the BOM) and without leading or trailing whitespace; stored exactly as given (no Unicode normalization: NFC and NFD spellings are two ids). A JSON number (non-negative safe integer) is accepted and stored as its decimal string.",
+} as const satisfies ApiPropertyOptions;
+
 export const OPENAPI_EXT_ID = {
   type: 'string',
   minLength: 1,

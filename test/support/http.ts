@@ -10,9 +10,9 @@ export interface TestResponse {
 
 export interface RequestOptions {
   token?: string;
-  /** A value to JSON-encode, or a raw string sent as is. */
+  /** A value to JSON-encode, or a raw string (or bytes) sent as is. */
   body?: unknown;
-  rawBody?: string;
+  rawBody?: string | Uint8Array;
   headers?: Record<string, string>;
 }
 
@@ -25,7 +25,7 @@ export async function request(
 ): Promise<TestResponse> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
-  let body: string | undefined;
+  let body: string | Uint8Array | undefined;
   if (options.rawBody !== undefined) {
     body = options.rawBody;
   } else if (options.body !== undefined) {

@@ -32,8 +32,11 @@ export const LISTENING_MESSAGE = 'social associations service listening';
  * may use dist/ meanwhile), for tests that run it as a separate process.
  */
 export interface ServiceBuild {
-  /** Starts `node src/main.js` in production mode with the test secret, on 127.0.0.1, plus `env`. */
-  start(env: Record<string, string | undefined>): ServiceProcess;
+  /**
+   * Starts `node src/main.js` in production mode with the test secret, on 127.0.0.1, plus `env`;
+   * with `openFilesLimit`, under that limit on open file descriptors (`ulimit -n`).
+   */
+  start(env: Record<string, string | undefined>, options?: { openFilesLimit?: number }): ServiceProcess;
   /** Runs the operator CLI of the same build (`node src/cli/main.js`), with the same defaults plus `env`. */
   cli(args: string[], env: Record<string, string | undefined>): Promise<CliResult>;
 }
@@ -69,8 +72,13 @@ export function buildServiceCopy(): ServiceBuild {
     LOG_LEVEL: 'info',
   };
   return {
-    start(env) {
-      const child = spawn(process.execPath, [join(outDir, 'src/main.js')], {
+    start(env, options = {}) {
+      const main = join(outDir, 'src/main.js');
+      const [command, args] =
+        options.openFilesLimit === undefined
+          ? [process.execPath, [main]]
+          : ['/bin/sh', ['-c', `ulimit -n ${options.openFilesLimit} && exec "$0" "$1"`, process.execPath, main]];
+      const child = spawn(command, args, {
         cwd: outDir,
         env: { ...baseEnv, ...env },
         stdio: ['pipe', 'pipe', 'pipe'],

@@ -52,13 +52,45 @@ export function IsProviderSlug(): PropertyDecorator {
 }
 
 /**
+ * Text that shows as what it is: no Unicode format characters (bidi controls such
+ * as U+202E, zero-width characters, the BOM, the soft hyphen: category Cf) and no
+ * leading or trailing whitespace. Two identities that an admin dashboard would
+ * show alike must not both be linkable. Other look-alikes are left alone on
+ * purpose: an id is stored as given, code point by code point, with no Unicode
+ * normalization (NFC and NFD spellings of one name are two identities, as they
+ * are two ids at the provider).
+ */
+export function isUnambiguousText(value: unknown): boolean {
+  return typeof value === 'string' && !/\p{Cf}/u.test(value) && !/^\s|\s$/u.test(value);
+}
+
+const EXT_ID_MESSAGE =
+  'ext_id must be a string of 1 to 255 characters without control characters, or a non-negative integer';
+const NEW_EXT_ID_MESSAGE =
+  'ext_id must be a string of 1 to 255 characters without control or invisible formatting characters (bidi controls, zero-width characters, a BOM) and without leading or trailing spaces, or a non-negative integer';
+
+/**
+ * `ext_id` of a new link (and a user's `ext_id` at sign-up): the rules of IsExtId,
+ * and unambiguous text (see isUnambiguousText).
+ */
+export function IsNewExtId(): PropertyDecorator {
+  return applyDecorators(
+    IsExtId(NEW_EXT_ID_MESSAGE),
+    ValidateBy(
+      { name: 'isUnambiguousText', validator: { validate: isUnambiguousText } },
+      { message: NEW_EXT_ID_MESSAGE },
+    ),
+  );
+}
+
+/**
  * `ext_id`: 1..255 characters, no control characters. A JSON number that is a
  * non-negative safe integer is accepted and normalized to its decimal string,
- * because the official client sends numbers.
+ * because the official client sends numbers. Naming an existing link (delete,
+ * resolve), so that a link stored before the stricter rules of IsNewExtId can
+ * still be found and removed.
  */
-export function IsExtId(): PropertyDecorator {
-  const message =
-    'ext_id must be a string of 1 to 255 characters without control characters, or a non-negative integer';
+export function IsExtId(message = EXT_ID_MESSAGE): PropertyDecorator {
   return applyDecorators(
     Transform(({ value }: { value: unknown }) =>
       typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? String(value) : value,

@@ -1,7 +1,12 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { IsBoolean, IsObject, IsOptional, IsString, IsUrl, MaxLength, ValidateIf } from 'class-validator';
-import { IsExtId, IsId, IsOmittable, IsPlainText, IsProviderSlug } from '../../common/validation/decorators';
-import { OPENAPI_EXT_ID_INPUT, OPENAPI_PROFILE_URL, OPENAPI_PROVIDER, OPENAPI_USER_ID } from '../../openapi/schemas';
+import { IsId, IsNewExtId, IsOmittable, IsPlainText, IsProviderSlug } from '../../common/validation/decorators';
+import {
+  OPENAPI_NEW_EXT_ID_INPUT,
+  OPENAPI_PROFILE_URL,
+  OPENAPI_PROVIDER,
+  OPENAPI_USER_ID,
+} from '../../openapi/schemas';
 
 /** Body of POST /api/v2/user/{id}/provider/ and POST /api/v2/user/provider/. */
 @ApiSchema({
@@ -9,8 +14,8 @@ import { OPENAPI_EXT_ID_INPUT, OPENAPI_PROFILE_URL, OPENAPI_PROVIDER, OPENAPI_US
   description: 'A new social association. Unknown fields are a 400.',
 })
 export class CreateSocialAssociationDto {
-  @ApiProperty(OPENAPI_EXT_ID_INPUT)
-  @IsExtId()
+  @ApiProperty(OPENAPI_NEW_EXT_ID_INPUT)
+  @IsNewExtId()
   ext_id!: string;
 
   @ApiProperty(OPENAPI_PROVIDER)

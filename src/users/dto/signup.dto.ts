@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
-import { IsEmailAddress, IsExtId, IsOmittable } from '../../common/validation/decorators';
-import { OPENAPI_EXT_ID_INPUT, OPENAPI_ROLE_DESCRIPTION as ROLE_DESCRIPTION } from '../../openapi/schemas';
+import { IsEmailAddress, IsNewExtId, IsOmittable } from '../../common/validation/decorators';
+import { OPENAPI_NEW_EXT_ID_INPUT, OPENAPI_ROLE_DESCRIPTION as ROLE_DESCRIPTION } from '../../openapi/schemas';
 import { USER_ROLES, UserRole } from '../user.entity';
 
 const USERNAME_MESSAGE = 'username must be 1 to 150 characters: letters, digits and @ . + - _';
@@ -22,13 +22,13 @@ export class SignupDto {
   username!: string;
 
   @ApiPropertyOptional({
-    ...OPENAPI_EXT_ID_INPUT,
+    ...OPENAPI_NEW_EXT_ID_INPUT,
     nullable: true,
     description: "The user's id in the community platform, if any (string, or a non-negative integer)",
   })
   @IsOptional()
   @ValidateIf((_object, value) => value !== null)
-  @IsExtId()
+  @IsNewExtId()
   ext_id?: string | null;
 
   @ApiPropertyOptional({
