@@ -11,6 +11,7 @@ const config = (overrides: Partial<Hs256JwtConfig> = {}): Hs256JwtConfig => ({
   secret: SECRET,
   secretSource: 'environment',
   clockToleranceSeconds: 30,
+  maxLifetimeSeconds: 86_400,
   ...overrides,
 });
 

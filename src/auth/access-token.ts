@@ -86,7 +86,7 @@ export class AccessTokenCodec {
   }
 
   private checkClaims(claims: Record<string, unknown>, now: number): void {
-    checkTimeClaims(claims, now, this.config.clockToleranceSeconds);
+    checkTimeClaims(claims, now, this.config);
     const { token_type, user_id, iss, aud } = claims;
     if (token_type !== 'access') throw new TokenRejectedError('token is not an access token');
     if (userIdFromNumber(user_id) === undefined) throw new TokenRejectedError('token has no valid user_id');

@@ -13,6 +13,7 @@ const CONFIG: JwksJwtConfig = {
   algorithms: ['RS256', 'ES256'],
   userIdClaim: 'user_id',
   clockToleranceSeconds: 30,
+  maxLifetimeSeconds: 86_400,
 };
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');

@@ -53,7 +53,7 @@ export class JwksTokenVerifier extends TokenVerifier {
     } catch (error) {
       throw rejection(error);
     }
-    checkTimeClaims(claims, now, this.config.clockToleranceSeconds);
+    checkTimeClaims(claims, now, this.config);
     if (claims.token_type !== undefined && claims.token_type !== 'access') {
       throw new TokenRejectedError('token is not an access token');
     }

@@ -4,13 +4,19 @@ import { TokenRejectedError } from './token-verifier';
 
 const NOW = 1_700_000_000;
 const SKEW = 30;
+const DAY = 86_400;
+const RULES = { clockToleranceSeconds: SKEW, maxLifetimeSeconds: DAY };
 
 describe('checkTimeClaims', () => {
   const valid = { iat: NOW - 10, exp: NOW + 3600 };
 
+  it('accepts a token that lives exactly the maximum lifetime', () => {
+    expect(() => checkTimeClaims({ iat: NOW - 10, exp: NOW - 10 + DAY }, NOW, RULES)).not.toThrow();
+  });
+
   it('accepts a current token, and one within the skew on iat and nbf', () => {
-    expect(() => checkTimeClaims(valid, NOW, SKEW)).not.toThrow();
-    expect(() => checkTimeClaims({ iat: NOW + SKEW, exp: NOW + 1, nbf: NOW + SKEW }, NOW, SKEW)).not.toThrow();
+    expect(() => checkTimeClaims(valid, NOW, RULES)).not.toThrow();
+    expect(() => checkTimeClaims({ iat: NOW + SKEW, exp: NOW + 1, nbf: NOW + SKEW }, NOW, RULES)).not.toThrow();
   });
 
   it.each<[string, Record<string, unknown>, RegExp]>([
@@ -22,9 +28,11 @@ describe('checkTimeClaims', () => {
     ['iat beyond the skew', { ...valid, iat: NOW + SKEW + 1 }, /future/],
     ['nbf beyond the skew', { ...valid, nbf: NOW + SKEW + 1 }, /not valid yet/],
     ['nbf not a number', { ...valid, nbf: 'now' }, /not valid yet/],
+    ['a lifetime a second over the maximum', { iat: NOW, exp: NOW + DAY + 1 }, /lives longer/],
+    ['exp: 1e308', { iat: NOW, exp: 1e308 }, /lives longer/],
   ])('refuses %s', (_name, claims, reason) => {
-    expect(() => checkTimeClaims(claims, NOW, SKEW)).toThrow(TokenRejectedError);
-    expect(() => checkTimeClaims(claims, NOW, SKEW)).toThrow(reason);
+    expect(() => checkTimeClaims(claims, NOW, RULES)).toThrow(TokenRejectedError);
+    expect(() => checkTimeClaims(claims, NOW, RULES)).toThrow(reason);
   });
 });
 

@@ -1,18 +1,29 @@
 import { MAX_ID, parseId } from '../common/validation/ids';
 import { TokenRejectedError } from './token-verifier';
 
+/** How a deployment bounds token times, in seconds. */
+export interface TokenTimeRules {
+  /** Clock difference tolerated on `iat` and `nbf`. */
+  clockToleranceSeconds: number;
+  /** Longest lifetime accepted, `exp - iat` (RFC 8725 §3.10: tokens must not live for ever). */
+  maxLifetimeSeconds: number;
+}
+
 /**
  * The time rules every access token obeys, whatever signed it: `exp` and `iat`
- * present, not expired, not issued in the future and, when `nbf` is given, valid
- * already. `skew` seconds of clock difference are tolerated on `iat` and `nbf`;
- * `exp` is strict, as the contract says: a token past its expiry is refused.
+ * present, not expired, not issued in the future, not living longer than the
+ * maximum lifetime and, when `nbf` is given, valid already. Clock skew is
+ * tolerated on `iat` and `nbf`; `exp` is strict, as the contract says: a token
+ * past its expiry is refused.
  */
-export function checkTimeClaims(claims: Record<string, unknown>, now: number, skew: number): void {
+export function checkTimeClaims(claims: Record<string, unknown>, now: number, rules: TokenTimeRules): void {
   const { exp, iat, nbf } = claims;
+  const skew = rules.clockToleranceSeconds;
   if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new TokenRejectedError('token has no expiry');
   if (now >= exp) throw new TokenRejectedError('token has expired');
   if (typeof iat !== 'number' || !Number.isFinite(iat)) throw new TokenRejectedError('token has no issue time');
   if (iat > now + skew) throw new TokenRejectedError('token is issued in the future');
+  if (exp - iat > rules.maxLifetimeSeconds) throw new TokenRejectedError('token lives longer than accepted');
   if (nbf !== undefined && (typeof nbf !== 'number' || !Number.isFinite(nbf) || nbf > now + skew)) {
     throw new TokenRejectedError('token is not valid yet');
   }

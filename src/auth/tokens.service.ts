@@ -28,7 +28,7 @@ export class TokenIssuingUnavailableError extends Error {
 export class TokensService {
   private readonly codec: AccessTokenCodec | null;
 
-  constructor(config: AppConfig) {
+  constructor(private readonly config: AppConfig) {
     this.codec = config.jwt.mode === 'hs256' ? new AccessTokenCodec(config.jwt) : null;
   }
 
@@ -37,8 +37,16 @@ export class TokensService {
     return this.codec !== null;
   }
 
+  /** The longest lifetime a token may have and still be accepted (JWT_MAX_LIFETIME_SECONDS). */
+  get maxLifetimeSeconds(): number {
+    return this.config.jwt.maxLifetimeSeconds;
+  }
+
   issue(userId: number, expiresInSeconds = 3600): string {
     if (!this.codec) throw new TokenIssuingUnavailableError();
+    if (expiresInSeconds > this.maxLifetimeSeconds) {
+      throw new RangeError(`a token may live at most ${this.maxLifetimeSeconds} s (JWT_MAX_LIFETIME_SECONDS)`);
+    }
     return this.codec.sign(userId, expiresInSeconds);
   }
 }

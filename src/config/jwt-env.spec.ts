@@ -21,6 +21,7 @@ describe('JWT settings', () => {
       algorithms: ['RS256', 'ES256'],
       userIdClaim: 'user_id',
       clockToleranceSeconds: 30,
+      maxLifetimeSeconds: 86_400,
     });
     const custom = loadAppConfig({ ...BASE, ...JWKS, JWT_ALGORITHMS: ' ES256 , PS256', JWT_USER_ID_CLAIM: 'sub' });
     expect(custom.jwt).toMatchObject({ algorithms: ['ES256', 'PS256'], userIdClaim: 'sub' });

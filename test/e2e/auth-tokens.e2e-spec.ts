@@ -75,6 +75,11 @@ describe('Tokens (Authorization: Bearer, HS256)', () => {
       await expectAccepted(user.id, signToken(accessClaims(user.id, { iat: now() + 10 })));
     });
 
+    it('204 for a token that lives exactly the maximum lifetime (1 day)', async () => {
+      const user = await arrange();
+      await expectAccepted(user.id, signToken(accessClaims(user.id, { iat: now(), exp: now() + 86_400 })));
+    });
+
     it('204 when nbf is in the past', async () => {
       const user = await arrange();
       await expectAccepted(user.id, signToken(accessClaims(user.id, { nbf: now() - 60 })));
@@ -156,6 +161,11 @@ describe('Tokens (Authorization: Bearer, HS256)', () => {
       ['exp missing', { exp: undefined }],
       ['exp in the past', { exp: now() - 3600 }],
       ['exp as a string', { exp: String(now() + 3600) }],
+      ['exp: 1e308 (a lifetime without bound)', { exp: 1e308 }],
+      [
+        'a lifetime of a day and a second (JWT_MAX_LIFETIME_SECONDS, 1 day by default)',
+        { iat: now(), exp: now() + 86_401 },
+      ],
       ['iat missing', { iat: undefined }],
       ['iat 10 minutes in the future', { iat: now() + 600 }],
       ['iat as a string', { iat: String(now()) }],

@@ -216,16 +216,18 @@ describe('CLI (node dist/src/cli/main.js)', () => {
       expect(claims.exp - claims.iat).toBe(1800);
     });
 
-    it('fails with exit code 1 for a missing user, a malformed user id or a malformed duration', async () => {
+    it('fails with exit code 1 for a missing user, a malformed user id, a malformed duration or one past the maximum lifetime', async () => {
       const user = await f.makeUser();
-      const [missing, malformed, duration] = await Promise.all([
+      const [missing, malformed, duration, tooLong] = await Promise.all([
         cli(['tokens:issue', '--user-id', String(user.id + 1)]),
         cli(['tokens:issue', '--user-id', 'abc']),
         cli(['tokens:issue', '--user-id', String(user.id), '--expires-in', 'soon']),
+        cli(['tokens:issue', '--user-id', String(user.id), '--expires-in', '2d']),
       ]);
       expectFailure(missing, /does not exist/);
       expectFailure(malformed, /id/);
       expectFailure(duration, /expires-in/);
+      expectFailure(tooLong, /at most 86400 s: .*JWT_MAX_LIFETIME_SECONDS/);
     });
   });
 

@@ -25,6 +25,11 @@ export class IssueTokenCommand extends CommandRunner {
     const { id } = await validateInput(IdParamDto, { id: options.userId });
     const expiresIn = parseDuration(options.expiresIn);
     if (expiresIn === undefined) throw new Error('--expires-in must be a duration such as 3600, 30m, 1h or 7d');
+    if (expiresIn > this.tokens.maxLifetimeSeconds) {
+      throw new Error(
+        `--expires-in may be at most ${this.tokens.maxLifetimeSeconds} s: longer-lived tokens are refused (JWT_MAX_LIFETIME_SECONDS)`,
+      );
+    }
     if (!(await this.users.exists(id))) throw new DomainError('not_found', `User ${id} does not exist`);
     printJson({ token: this.tokens.issue(id, expiresIn), expires_in: expiresIn });
   }
