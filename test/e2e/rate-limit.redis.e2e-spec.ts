@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { factories } from '../support/factories';
+import { TcpProxy } from '../support/tcp-proxy';
 import { tokenFor } from '../support/tokens';
 import { boot, expectThrottled, me, publicList } from '../support/rate-limit';
 
@@ -54,4 +55,39 @@ describe('rate limiting (Redis, shared by every instance)', () => {
     const t = await boot({ RATE_LIMIT_PER_MINUTE: '1', REDIS_URL: 'redis://127.0.0.1:1', REDIS_KEY_PREFIX: prefix });
     for (let i = 0; i < 3; i++) expect((await publicList(t, 1)).status).toBe(404);
   });
+
+  it('Redis that accepts but never answers: each request waits 200 ms at most, then none waits while it is frozen, and counting resumes once it answers again', async () => {
+    prefix = `test:${randomUUID()}:`;
+    const target = new URL(REDIS_URL);
+    const proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
+    const port = await proxy.start();
+    try {
+      const t = await boot({
+        RATE_LIMIT_PER_MINUTE: '2',
+        REDIS_URL: `redis://127.0.0.1:${port}`,
+        REDIS_KEY_PREFIX: prefix,
+      });
+      expect((await publicList(t, 1)).status).toBe(404); // counted in Redis: 1 of 2
+
+      proxy.blackhole();
+      const timings: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const started = performance.now();
+        expect((await publicList(t, 1)).status).toBe(404); // let through: fail open
+        timings.push(performance.now() - started);
+      }
+      // The first waits for the command timeout; the others do not ask Redis at all.
+      expect(Math.max(...timings)).toBeLessThan(1000);
+      expect(timings.slice(1).reduce((sum, ms) => sum + ms, 0)).toBeLessThan(1000);
+
+      proxy.heal();
+      // After the retry interval (5 s) Redis is asked again, and the limit holds again.
+      await new Promise((resolve) => setTimeout(resolve, 5200));
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await publicList(t, 1)).status);
+      expect(statuses).toContain(429);
+    } finally {
+      await proxy.stop();
+    }
+  }, 30_000);
 });

@@ -43,12 +43,23 @@ return { hits, left, 1, left }
 `;
 
 type HitReply = [number, number, number, number];
+
+/** A count that never limits: what a request gets while Redis is not available. */
+const unlimited = (ttl: number): ThrottlerStorageRecord => ({
+  totalHits: 0,
+  timeToExpire: Math.ceil(ttl / 1000),
+  isBlocked: false,
+  timeToBlockExpire: 0,
+});
 type RedisWithHit = Redis & {
   rateLimitHit(counterKey: string, blockKey: string, window: number, limit: number, block: number): Promise<HitReply>;
 };
 
 const CONNECT_WAIT_MS = 3000;
-const COMMAND_TIMEOUT_MS = 1000;
+/** A Redis that answers takes well under a millisecond; one that does not must not hold a request for long. */
+const COMMAND_TIMEOUT_MS = 200;
+/** After a failure, Redis is not asked again for this long: requests go through at once (fail open). */
+const RETRY_AFTER_MS = 5000;
 const WARN_INTERVAL_MS = 10_000;
 
 /**
@@ -56,13 +67,18 @@ const WARN_INTERVAL_MS = 10_000;
  * window per key, counted by one Lua script so concurrent instances cannot race.
  * (@nest-lab/throttler-storage-redis does not support Nest 12.)
  *
- * When Redis cannot be reached the request is let through (fail open) and a
- * warning is logged: rate limiting must not take the API down with it.
+ * When Redis cannot be reached, or does not answer within COMMAND_TIMEOUT_MS,
+ * the request is let through (fail open) and a warning is logged: rate limiting
+ * must not take the API down with it. Redis is then left alone for
+ * RETRY_AFTER_MS, so a frozen Redis costs one timeout per interval, not one per
+ * request.
  */
 export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('RateLimit');
   private readonly redis: RedisWithHit;
   private lastWarning = 0;
+  /** Until when Redis is not asked (after a failure). */
+  private skipUntil = 0;
 
   constructor(
     url: string,
@@ -97,6 +113,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleInit, On
     // `key` names the throttler and the caller (RateLimitGuard.generateKey). The hash
     // tag keeps both keys of one caller in one slot (Redis Cluster).
     const base = `${this.keyPrefix}rate-limit:{${key}}`;
+    if (Date.now() < this.skipUntil) return unlimited(ttl);
     try {
       const [hits, left, blocked, blockLeft] = await this.redis.rateLimitHit(
         `${base}:hits`,
@@ -112,8 +129,9 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleInit, On
         timeToBlockExpire: Math.ceil(blockLeft / 1000),
       };
     } catch (error) {
-      this.warn('Redis rate-limit storage failed; request let through', error);
-      return { totalHits: 0, timeToExpire: Math.ceil(ttl / 1000), isBlocked: false, timeToBlockExpire: 0 };
+      this.skipUntil = Date.now() + RETRY_AFTER_MS;
+      this.warn(`Redis rate-limit storage failed; requests are let through for ${RETRY_AFTER_MS} ms`, error);
+      return unlimited(ttl);
     }
   }
 
