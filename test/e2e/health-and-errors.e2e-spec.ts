@@ -42,6 +42,28 @@ describe('health and errors', () => {
       const response = await request(t.baseUrl, 'GET', '/health/ready');
       expect(response.text).not.toMatch(/postgres:|pglite|password|\/tmp\//i);
     });
+
+    it('a flood of probes asks the database once a second at most', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // past any earlier probe's answer
+      const query = t.dataSource.query.bind(t.dataSource);
+      let pings = 0;
+      t.dataSource.query = ((sql: string, ...rest: unknown[]) => {
+        if (sql === 'SELECT 1') pings++;
+        return query(sql, ...(rest as []));
+      }) as typeof t.dataSource.query;
+      try {
+        const started = Date.now();
+        const statuses = await Promise.all(
+          Array.from({ length: 200 }, () => request(t.baseUrl, 'GET', '/health/ready')),
+        );
+        const seconds = Math.ceil((Date.now() - started) / 1000);
+        expect(new Set(statuses.map((response) => response.status))).toEqual(new Set([200]));
+        expect(pings).toBeGreaterThanOrEqual(1);
+        expect(pings).toBeLessThanOrEqual(seconds + 1);
+      } finally {
+        t.dataSource.query = query;
+      }
+    });
   });
 
   describe('unknown routes', () => {
