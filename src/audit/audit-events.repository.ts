@@ -6,10 +6,10 @@ import { AuditAction, AuditEvent } from './audit-event.entity';
 export interface AuditEventFilter {
   targetUserId?: number;
   provider?: string;
-  /** Inclusive. */
-  since?: Date;
-  /** Exclusive. */
-  until?: Date;
+  /** Inclusive; ISO-8601 with a zone, as the client gave it (PostgreSQL parses it, to the microsecond). */
+  since?: string;
+  /** Exclusive; as `since`. */
+  until?: string;
   /** Keyset pagination: only events older than this id. */
   beforeId?: number;
   limit: number;
@@ -45,8 +45,8 @@ export class AuditEventsRepository {
     const where: string[] = [];
     if (filter.targetUserId !== undefined) where.push(`target_user_id = ${param(filter.targetUserId)}`);
     if (filter.provider !== undefined) where.push(`provider = ${param(filter.provider)}`);
-    if (filter.since !== undefined) where.push(`occurred_at >= ${param(filter.since.toISOString())}::timestamptz`);
-    if (filter.until !== undefined) where.push(`occurred_at < ${param(filter.until.toISOString())}::timestamptz`);
+    if (filter.since !== undefined) where.push(`occurred_at >= ${param(filter.since)}::timestamptz`);
+    if (filter.until !== undefined) where.push(`occurred_at < ${param(filter.until)}::timestamptz`);
     if (filter.beforeId !== undefined) where.push(`id < ${param(filter.beforeId)}`);
 
     const rows: AuditEventRow[] = await this.dataSource.query(

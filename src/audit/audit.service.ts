@@ -5,7 +5,7 @@ import { AuditAction, AuditEvent } from './audit-event.entity';
 import { AuditEventsRepository } from './audit-events.repository';
 import { decodeCursor, encodeCursor } from './audit-cursor';
 import { AuditEventDto, AuditEventPageDto } from './dto/audit-event.dto';
-import { ListAuditEventsQueryDto } from './dto/list-audit-events.query.dto';
+import { epochMicros, ListAuditEventsQueryDto } from './dto/list-audit-events.query.dto';
 
 export interface AuditRecord {
   actorUserId: number | null;
@@ -32,9 +32,8 @@ export class AuditService {
   }
 
   async list(query: ListAuditEventsQueryDto): Promise<AuditEventPageDto> {
-    const since = query.since === undefined ? undefined : new Date(query.since);
-    const until = query.until === undefined ? undefined : new Date(query.until);
-    if (since && until && until <= since) {
+    const { since, until } = query;
+    if (since !== undefined && until !== undefined && epochMicros(until) <= epochMicros(since)) {
       throw FieldValidationError.of('until', 'until must be later than since');
     }
     const limit = query.limit ?? DEFAULT_AUDIT_PAGE_SIZE;

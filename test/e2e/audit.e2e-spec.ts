@@ -114,7 +114,8 @@ describe('GET /api/v2/audit/social-associations/', () => {
 
         // An association that exists (written without an event), then a delete whose event fails.
         await t.dataSource.query(
-          `INSERT INTO social_associations (user_id, provider, ext_id) VALUES (${user.id}, 'doomed', 'y')`,
+          `INSERT INTO social_associations (user_id, provider, ext_id) VALUES (${user.id}, 'doomed', 'y');
+           UPDATE users SET association_count = 1 WHERE id = ${user.id}`,
         );
         const del = await request(t.baseUrl, 'DELETE', `/api/v2/user/${user.id}/provider/`, {
           token: tokenFor(user.id),
@@ -245,6 +246,11 @@ describe('GET /api/v2/audit/social-associations/', () => {
       ['until=1735725600', 'until'],
       ['since=2025-01-02T00:00:00Z&until=2025-01-01T00:00:00Z', 'until'],
       ['since=2025-01-01T00:00:00Z&until=2025-01-01T00:00:00Z', 'until'],
+      ['since=2025-01-01T00:00:00.000002Z&until=2025-01-01T00:00:00.000001Z', 'until'],
+      ['since=0000-01-01T00:00:00Z', 'since'],
+      ['until=0000-12-31T23:59:59Z', 'until'],
+      ['since=10000-01-01T00:00:00Z', 'since'],
+      ['since=-0001-01-01T00:00:00Z', 'since'],
       ['limit=0', 'limit'],
       ['limit=101', 'limit'],
       ['limit=-1', 'limit'],
@@ -257,6 +263,32 @@ describe('GET /api/v2/audit/social-associations/', () => {
       ['actor=1', 'actor'],
     ])('400 for ?%s', async (query, field) => {
       expectProblem(await list(`?${query}`), 400, { field });
+    });
+
+    it('200 with no events at the ends of the accepted years, offsets that cross them included', async () => {
+      await seedEvent('2025-01-01T00:00:00Z');
+      for (const [query, found] of [
+        ['since=0001-01-01T00:00:00Z', 1],
+        // 0001-01-01T00:00+01:00 is the last hour of 1 BC; 9999-12-31T23:59:59-01:00 is in the year 10000.
+        [`until=${encodeURIComponent('0001-01-01T00:00:00+01:00')}`, 0],
+        ['since=9999-12-31T23:59:59-01:00', 0],
+        ['until=9999-12-31T23:59:59.999999-14:00', 1],
+        [`since=0001-01-01T00:00:00${encodeURIComponent('+14:00')}&until=9999-12-31T23:59:59-14:00`, 1],
+      ] as const) {
+        const res = await list(`?${query}`);
+        expect(res.status, `${query}: ${res.text}`).toBe(200);
+        expect(res.body.results, query).toHaveLength(found);
+      }
+    });
+
+    it('since and until to the microsecond, as PostgreSQL stores the time', async () => {
+      await seedEvent('2025-01-01T10:00:00.000400Z');
+      const count = async (query: string): Promise<number> => (await list(`?${query}`)).body.results.length;
+      expect(await count('since=2025-01-01T10:00:00.0004Z')).toBe(1);
+      expect(await count('since=2025-01-01T10:00:00.000401Z')).toBe(0);
+      expect(await count('until=2025-01-01T10:00:00.000401Z')).toBe(1);
+      expect(await count('until=2025-01-01T10:00:00.0004Z')).toBe(0);
+      expect(await count('since=2025-01-01T10:00:00.0001Z&until=2025-01-01T10:00:00.0005Z')).toBe(1);
     });
 
     it('200 at the edges: limit 1 and 100, microseconds, the largest offset, a leap day', async () => {

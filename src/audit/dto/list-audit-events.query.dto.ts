@@ -13,7 +13,10 @@ function daysInMonth(year: number, month: number): number {
   return [4, 6, 9, 11].includes(month) ? 30 : 31;
 }
 
-/** True for a real instant in DATE_TIME form (no 2025-02-30, no 24:00, no +25:00). */
+/**
+ * True for a real instant in DATE_TIME form (no 2025-02-30, no 24:00, no +25:00),
+ * in the years 0001 to 9999: PostgreSQL has no year 0 (ISO 8601's 0000 is its 1 BC).
+ */
 export function isDateTime(value: unknown): value is string {
   const match = typeof value === 'string' ? DATE_TIME.exec(value) : null;
   if (!match) return false;
@@ -21,6 +24,7 @@ export function isDateTime(value: unknown): value is string {
     .slice(1)
     .map((part) => Number(part ?? 0));
   return (
+    year >= 1 &&
     month >= 1 &&
     month <= 12 &&
     day >= 1 &&
@@ -33,10 +37,28 @@ export function isDateTime(value: unknown): value is string {
   );
 }
 
+/**
+ * The instant of a valid DATE_TIME, in microseconds since 1970 (PostgreSQL's
+ * precision; a Date keeps milliseconds only, and its Date.UTC reads years below
+ * 100 as 19xx).
+ */
+export function epochMicros(value: string): bigint {
+  const [, year, month, day, hour, minute, second, fraction = '', sign, offsetHours = '0', offsetMinutes = '0'] =
+    /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(?:Z|([+-])(\d{2}):(\d{2}))$/.exec(value)!;
+  const date = new Date(0);
+  date.setUTCFullYear(Number(year), Number(month) - 1, Number(day));
+  date.setUTCHours(Number(hour), Number(minute), Number(second));
+  const offsetMinutesTotal = (Number(offsetHours) * 60 + Number(offsetMinutes)) * (sign === '-' ? -1 : 1);
+  const utcMillis = date.getTime() - offsetMinutesTotal * 60_000;
+  return BigInt(utcMillis) * 1000n + BigInt(fraction.padEnd(6, '0') || '0');
+}
+
 function IsDateTime(field: string): PropertyDecorator {
   return ValidateBy(
     { name: 'isDateTime', validator: { validate: isDateTime } },
-    { message: `${field} must be an ISO-8601 date-time with a time zone, e.g. 2025-01-31T12:00:00Z` },
+    {
+      message: `${field} must be an ISO-8601 date-time with a time zone in the years 0001 to 9999, e.g. 2025-01-31T12:00:00Z`,
+    },
   );
 }
 
