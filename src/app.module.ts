@@ -1,9 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { JwtAuthGuard } from './auth/jwt-auth.guard';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
+import { ConcurrencyLimitInterceptor } from './common/http/concurrency-limit.interceptor';
 import { ShutdownDrain } from './common/http/shutdown-drain';
 import { RateLimitGuard } from './common/rate-limit/rate-limit.guard';
 import { RateLimitModule } from './common/rate-limit/rate-limit.module';
@@ -36,6 +37,8 @@ export class AppModule {
         // Global guards run in this order: the rate limit needs the caller that JwtAuthGuard found.
         { provide: APP_GUARD, useClass: JwtAuthGuard },
         ...(rateLimited ? [{ provide: APP_GUARD, useClass: RateLimitGuard }] : []),
+        // After the guards: the caller is known, and refused requests never count.
+        { provide: APP_INTERCEPTOR, useClass: ConcurrencyLimitInterceptor },
         { provide: APP_PIPE, useClass: AppValidationPipe },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         ShutdownDrain,

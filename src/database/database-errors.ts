@@ -17,11 +17,6 @@ export function isUniqueViolation(error: unknown): boolean {
   return code === '23505';
 }
 
-export function isForeignKeyViolation(error: unknown): boolean {
-  const code = driverCode(error);
-  return code === '23503';
-}
-
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -32,6 +27,9 @@ const UNAVAILABLE_CODES = new Set([
   '57P03', // cannot_connect_now
   '53300', // too_many_connections
   '57014', // query_canceled: statement_timeout (DATABASE_TIMEOUT_MS) elapsed
+  '55P03', // lock_not_available: lock_timeout (DATABASE_TIMEOUT_MS) elapsed
+  'EMFILE', // no file descriptor left for a new connection
+  'ENFILE',
   'ENOENT', // the embedded engine's socket is gone (its process stopped)
 ]);
 

@@ -10,9 +10,12 @@ export const STATUS_BY_CODE = {
   already_linked: HttpStatus.CONFLICT,
   username_taken: HttpStatus.CONFLICT,
   last_sign_in_method: HttpStatus.CONFLICT,
+  too_many_associations: HttpStatus.CONFLICT,
   user_id_mismatch: HttpStatus.BAD_REQUEST,
   provider_not_allowed: HttpStatus.BAD_REQUEST,
   invalid_field: HttpStatus.BAD_REQUEST,
+  too_many_concurrent_requests: HttpStatus.TOO_MANY_REQUESTS,
+  service_unavailable: HttpStatus.SERVICE_UNAVAILABLE,
 } as const satisfies Record<string, HttpStatus>;
 
 export type DomainErrorCode = keyof typeof STATUS_BY_CODE;
