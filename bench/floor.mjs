@@ -25,6 +25,8 @@ const BODY_LIMIT = 64 * 1024;
 const MAX_ID = 2_147_483_647;
 const MAX_TOKEN_LENGTH = 4096;
 const MAX_METADATA_BYTES = 16 * 1024;
+/** The service's default MAX_ASSOCIATIONS_PER_USER. */
+const MAX_ASSOCIATIONS_PER_USER = 100;
 const KEY = createSecretKey(Buffer.from(SECRET, 'utf8'));
 
 // The headers the service sends with every response (helmet's defaults and its API
@@ -100,9 +102,13 @@ const Q = {
   },
   create: {
     name: 'f_create',
-    text: `WITH ins AS (
+    text: `WITH slot AS (
+             UPDATE users SET association_count = association_count + 1
+              WHERE id = $1 AND association_count < $9
+             RETURNING id),
+           ins AS (
              INSERT INTO social_associations (user_id, provider, ext_id, profile_url, metadata, show_in_profile)
-             VALUES ($1, $2, $3, $4, $5, $6)
+             SELECT id, $2, $3, $4, $5, $6 FROM slot
              RETURNING user_id, provider, ext_id, profile_url, metadata, show_in_profile),
            aud AS (
              INSERT INTO audit_events (actor_user_id, action, target_user_id, provider, ext_id, request_id)
@@ -113,12 +119,16 @@ const Q = {
     name: 'f_delete',
     text: `WITH del AS (
              DELETE FROM social_associations WHERE user_id = $1 AND provider = $2 AND ext_id = $3
-             RETURNING user_id, provider, ext_id)
+             RETURNING user_id, provider, ext_id),
+           counted AS (
+             UPDATE users SET association_count = GREATEST(association_count - 1, 0)
+              WHERE id IN (SELECT user_id FROM del))
            INSERT INTO audit_events (actor_user_id, action, target_user_id, provider, ext_id, request_id)
            SELECT $4, 'social_association.deleted', user_id, provider, ext_id, $5 FROM del`,
   },
   lockUser: { name: 'f_lock_user', text: 'SELECT id FROM users WHERE id = $1 FOR UPDATE' },
   count: { name: 'f_count', text: 'SELECT count(*)::int AS n FROM social_associations WHERE user_id = $1' },
+  exists: { name: 'f_exists', text: 'SELECT 1 FROM users WHERE id = $1' },
 };
 const run = (q, values, client = pool) => client.query({ name: q.name, text: q.text, values });
 
@@ -391,13 +401,32 @@ async function create(req, res, rawId, body) {
   }
   let rows;
   try {
-    ({ rows } = await run(Q.create, [id, prov, ext, url, serialized, show, caller.id, res.requestId]));
+    ({ rows } = await run(Q.create, [
+      id,
+      prov,
+      ext,
+      url,
+      serialized,
+      show,
+      caller.id,
+      res.requestId,
+      MAX_ASSOCIATIONS_PER_USER,
+    ]));
   } catch (error) {
     if (error.code === '23505') {
       throw new HttpError(409, `This ${prov} identity is already linked to a user`, 'already_linked');
     }
-    if (error.code === '23503') throw new HttpError(404, `User ${id} does not exist`, 'user_not_found');
     throw error;
+  }
+  if (rows.length === 0) {
+    // The user is full, or gone: the rare path, one more query to say which.
+    const { rows: found } = await run(Q.exists, [id]);
+    if (found.length === 0) throw new HttpError(404, `User ${id} does not exist`, 'not_found');
+    throw new HttpError(
+      409,
+      `User ${id} already holds ${MAX_ASSOCIATIONS_PER_USER} associations`,
+      'too_many_associations',
+    );
   }
   sendJson(res, 201, toResource(rows[0], true));
 }

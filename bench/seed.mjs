@@ -108,7 +108,16 @@ export async function seedAssociations(databaseUrl, { users, total, perDrivenUse
     }
     await client.query(`SELECT setval(pg_get_serial_sequence('social_associations', 'id'), $1)`, [Math.max(total, 1)]);
     await client.query('SET session_replication_role = DEFAULT');
+    // What the service keeps for its per-user cap (users.association_count), as if it had made the rows.
+    await timed(log, 'association counts', () =>
+      client.query(`
+        UPDATE users u SET association_count = coalesce(held.n, 0)
+          FROM users v LEFT JOIN (SELECT user_id, count(*) AS n FROM social_associations GROUP BY user_id) held
+            ON held.user_id = v.id
+         WHERE u.id = v.id AND u.association_count IS DISTINCT FROM coalesce(held.n, 0)`),
+    );
     await timed(log, 'VACUUM ANALYZE', async () => {
+      await client.query('VACUUM ANALYZE users');
       await client.query('VACUUM ANALYZE social_associations');
       await client.query('VACUUM ANALYZE audit_events');
     });

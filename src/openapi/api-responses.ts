@@ -69,6 +69,11 @@ const PROBLEM_EXAMPLES = {
     code: 'already_linked',
     detail: 'This google identity is already linked to a user',
   },
+  too_many_associations: {
+    status: 409,
+    code: 'too_many_associations',
+    detail: 'User 7 already holds 100 associations, the most allowed: unlink one first',
+  },
   last_sign_in_method: {
     status: 409,
     code: 'last_sign_in_method',

@@ -53,7 +53,7 @@ function serviceWith(mocks: Mocks): SocialAssociationService {
     strictMock<UsersRepository>('users', mocks.users),
     strictMock<AuditService>('audit', mocks.audit),
     strictMock<TransactionRunner>('transactions', mocks.transactions),
-    strictMock<AppConfig>('config', { allowedProviders: null }),
+    strictMock<AppConfig>('config', { allowedProviders: null, maxAssociationsPerUser: 100 }),
   );
 }
 
@@ -171,11 +171,11 @@ describe('SocialAssociationService.unlink', () => {
   describe('non-admin callers without a usable password (lock-out protection)', () => {
     const passwordless = () => caller({ hasUsablePassword: false });
 
-    function lockoutMocks(deleted: boolean, remaining: number) {
+    /** `remaining`: the user's count after the delete, null when nothing was deleted. */
+    function lockoutMocks(remaining: number | null) {
       return {
         lockForUpdate: vi.fn().mockResolvedValue(undefined),
-        deleteForUser: vi.fn().mockResolvedValue(deleted),
-        countForUser: vi.fn().mockResolvedValue(remaining),
+        deleteCounted: vi.fn().mockResolvedValue(remaining),
         record: vi.fn().mockResolvedValue(undefined),
         transactions: inTransaction(),
       };
@@ -184,46 +184,42 @@ describe('SocialAssociationService.unlink', () => {
     const serviceFor = (m: ReturnType<typeof lockoutMocks>) =>
       serviceWith({
         users: { lockForUpdate: m.lockForUpdate },
-        associations: { deleteForUser: m.deleteForUser, countForUser: m.countForUser },
+        associations: { deleteCounted: m.deleteCounted },
         audit: { record: m.record },
         transactions: m.transactions,
       });
 
     it('last_sign_in_method when no association would remain, and no audit event', async () => {
-      const m = lockoutMocks(true, 0);
+      const m = lockoutMocks(0);
       const error = await domainError(serviceFor(m).unlink(passwordless(), USER_ID, target(), REQUEST_ID));
       expect(error.code).toBe('last_sign_in_method');
       expect(error.status).toBe(409);
       expect(m.record).not.toHaveBeenCalled();
       // Thrown inside the transaction, so the delete is rolled back.
       expect(m.transactions.run).toHaveBeenCalledOnce();
-      expect(m.deleteForUser).toHaveBeenCalledWith(manager, USER_ID, 'google', '123');
+      expect(m.deleteCounted).toHaveBeenCalledWith(manager, USER_ID, 'google', '123');
     });
 
     it('deletes and audits in the transaction when another association remains', async () => {
-      const m = lockoutMocks(true, 1);
+      const m = lockoutMocks(1);
       await expect(serviceFor(m).unlink(passwordless(), USER_ID, target(), REQUEST_ID)).resolves.toBeUndefined();
       expect(m.record).toHaveBeenCalledExactlyOnceWith(manager, deletedAudit(USER_ID));
-      expect(m.countForUser).toHaveBeenCalledWith(manager, USER_ID);
     });
 
     it("takes the user's row lock before deleting and counting", async () => {
-      const m = lockoutMocks(true, 1);
+      const m = lockoutMocks(1);
       await serviceFor(m).unlink(passwordless(), USER_ID, target(), REQUEST_ID);
       expect(m.lockForUpdate).toHaveBeenCalledWith(manager, USER_ID);
       const [lock] = m.lockForUpdate.mock.invocationCallOrder;
-      const [remove] = m.deleteForUser.mock.invocationCallOrder;
-      const [count] = m.countForUser.mock.invocationCallOrder;
+      const [remove] = m.deleteCounted.mock.invocationCallOrder;
       expect(lock).toBeLessThan(remove);
-      expect(remove).toBeLessThan(count);
     });
 
-    it('not_found (the association) when 0 rows are deleted, without counting or auditing', async () => {
-      const m = lockoutMocks(false, 5);
+    it('not_found (the association) when 0 rows are deleted, without auditing', async () => {
+      const m = lockoutMocks(null);
       const error = await domainError(serviceFor(m).unlink(passwordless(), USER_ID, target(), REQUEST_ID));
       expect(error.code).toBe('not_found');
       expect(error.message).toMatch(/has no \S+ association/);
-      expect(m.countForUser).not.toHaveBeenCalled();
       expect(m.record).not.toHaveBeenCalled();
     });
   });
@@ -245,6 +241,23 @@ describe('SocialAssociationService.link', () => {
     const service = serviceWith({ users: {}, associations: { insertAudited } });
     await expect(service.link(caller(), USER_ID, input, REQUEST_ID)).resolves.toMatchObject({ ext_id: 'g-1' });
     expect(insertAudited).toHaveBeenCalledOnce();
+  });
+
+  it('too_many_associations (409) when nothing is inserted and the user exists: the cap', async () => {
+    const insertAudited = vi.fn().mockResolvedValue(null);
+    const exists = vi.fn().mockResolvedValue(true);
+    const service = serviceWith({ users: { exists }, associations: { insertAudited } });
+    const error = await domainError(service.link(caller(), USER_ID, input, REQUEST_ID));
+    expect(error.code).toBe('too_many_associations');
+    expect(error.status).toBe(409);
+    expect(insertAudited).toHaveBeenCalledWith(expect.objectContaining({ userId: USER_ID }), expect.anything(), 100);
+  });
+
+  it('not_found when nothing is inserted because the user is gone (deleted after authenticating)', async () => {
+    const insertAudited = vi.fn().mockResolvedValue(null);
+    const exists = vi.fn().mockResolvedValue(false);
+    const service = serviceWith({ users: { exists }, associations: { insertAudited } });
+    expect((await domainError(service.link(caller(), USER_ID, input, REQUEST_ID))).code).toBe('not_found');
   });
 
   it('for an admin: not_found before any insert when the user does not exist', async () => {

@@ -4,7 +4,7 @@ import { Caller } from '../auth/caller';
 import { DomainError } from '../common/errors/domain-error';
 import { FieldValidationError } from '../common/errors/problem';
 import { AppConfig } from '../config/app-config';
-import { isForeignKeyViolation, isUniqueViolation } from '../database/database-errors';
+import { isUniqueViolation } from '../database/database-errors';
 import { TransactionRunner } from '../database/transactions';
 import { UsersRepository } from '../users/users.repository';
 import { CreateSocialAssociationDto } from './dto/create-social-association.dto';
@@ -12,7 +12,7 @@ import { DeleteSocialAssociationDto } from './dto/delete-social-association.dto'
 import { ListSocialAssociationsQueryDto } from './dto/list-social-associations.query.dto';
 import { UserExternalProviderDto } from './dto/user-external-provider.dto';
 import { toUserExternalProviderDto } from './social-association.mapper';
-import { SocialAssociationsRepository } from './social-associations.repository';
+import { AssociationRow, SocialAssociationsRepository } from './social-associations.repository';
 
 /** The provider whose identities carry free-form metadata instead of a public profile. */
 export const EXTERNAL_PROVIDER = 'external';
@@ -63,8 +63,10 @@ export class SocialAssociationService {
       extId: input.ext_id,
       requestId,
     };
+    const maxPerUser = this.config.maxAssociationsPerUser;
+    let created: AssociationRow | null;
     try {
-      const created = await this.associations.insertAudited(
+      created = await this.associations.insertAudited(
         {
           userId,
           provider: input.provider,
@@ -74,16 +76,21 @@ export class SocialAssociationService {
           showInProfile: input.show_in_profile ?? false,
         },
         audit,
+        maxPerUser,
       );
-      return toUserExternalProviderDto(created);
     } catch (error) {
       if (isUniqueViolation(error)) {
         throw new DomainError('already_linked', `This ${input.provider} identity is already linked to a user`);
       }
-      // The user was deleted between the check above and the insert.
-      if (isForeignKeyViolation(error)) throw new DomainError('not_found', `User ${userId} does not exist`);
       throw error;
     }
+    if (created) return toUserExternalProviderDto(created);
+    // Nothing inserted: the user holds the most allowed, or does not exist (deleted meanwhile).
+    if (!(await this.users.exists(userId))) throw new DomainError('not_found', `User ${userId} does not exist`);
+    throw new DomainError(
+      'too_many_associations',
+      `User ${userId} already holds ${maxPerUser} associations, the most allowed: unlink one first`,
+    );
   }
 
   /**
@@ -114,8 +121,9 @@ export class SocialAssociationService {
     }
     await this.transactions.run(async (manager) => {
       await this.users.lockForUpdate(manager, userId);
-      if (!(await this.associations.deleteForUser(manager, userId, target.provider, target.ext_id))) throw notFound();
-      if ((await this.associations.countForUser(manager, userId)) === 0) {
+      const remaining = await this.associations.deleteCounted(manager, userId, target.provider, target.ext_id);
+      if (remaining === null) throw notFound();
+      if (remaining === 0) {
         throw new DomainError(
           'last_sign_in_method',
           'This is your last sign-in method and your account has no password: set a password or link another identity first',

@@ -49,9 +49,18 @@ export const LIST_FOR_USER_SQL = `
 /** The caller's own list: the caller's row was read moments ago to authenticate, so no existence check. */
 export const LIST_OWN_SQL = `SELECT ${COLUMNS} FROM social_associations WHERE user_id = $1 ORDER BY id`;
 
+/**
+ * The user's count goes up first, only while under the cap ($9): the UPDATE takes
+ * the user's row lock and re-reads the count once it has it, so concurrent creates
+ * for one user pass the cap one at a time. No row: the user is missing or full.
+ */
 export const INSERT_AUDITED_SQL = `
-  WITH inserted AS (
-    INSERT INTO social_associations (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
+  WITH slot AS (
+    UPDATE users SET association_count = association_count + 1
+     WHERE id = $1 AND association_count < $9
+    RETURNING id
+  ), inserted AS (
+    INSERT INTO social_associations (${COLUMNS}) SELECT id, $2, $3, $4, $5, $6 FROM slot
     RETURNING ${COLUMNS}
   ), audited AS (
     INSERT INTO audit_events (actor_user_id, action, target_user_id, provider, ext_id, request_id)
@@ -63,9 +72,20 @@ export const DELETE_AUDITED_SQL = `
   WITH deleted AS (
     DELETE FROM social_associations WHERE user_id = $1 AND provider = $2 AND ext_id = $3
     RETURNING user_id, provider, ext_id
+  ), counted AS (
+    UPDATE users SET association_count = GREATEST(association_count - 1, 0) WHERE id IN (SELECT user_id FROM deleted)
   )
   INSERT INTO audit_events (actor_user_id, action, target_user_id, provider, ext_id, request_id)
   SELECT $4, 'social_association.deleted', user_id, provider, ext_id, $5 FROM deleted`;
+
+/** The plain delete of the lock-out path: the user's count afterwards, or no row when nothing was deleted. */
+export const DELETE_COUNTED_SQL = `
+  WITH deleted AS (
+    DELETE FROM social_associations WHERE user_id = $1 AND provider = $2 AND ext_id = $3 RETURNING user_id
+  )
+  UPDATE users SET association_count = GREATEST(association_count - 1, 0)
+   WHERE id IN (SELECT user_id FROM deleted)
+  RETURNING association_count`;
 
 export const FIND_BY_IDENTITY_SQL = `SELECT ${COLUMNS} FROM social_associations WHERE provider = $1 AND ext_id = $2`;
 
@@ -99,11 +119,15 @@ export class SocialAssociationsRepository {
   }
 
   /**
-   * Inserts the association and its audit event atomically. A taken
-   * (provider, ext_id) surfaces as the unique index's violation, a vanished
-   * user as the foreign key's.
+   * Inserts the association and its audit event atomically, unless the user
+   * already holds `maxPerUser` (or does not exist): then null. A taken
+   * (provider, ext_id) surfaces as the unique index's violation.
    */
-  async insertAudited(association: NewSocialAssociation, audit: AuditRecord): Promise<AssociationRow> {
+  async insertAudited(
+    association: NewSocialAssociation,
+    audit: AuditRecord,
+    maxPerUser: number,
+  ): Promise<AssociationRow | null> {
     const { rows } = await this.prepared.query<AssociationSqlRow>('sa_insert_audited', INSERT_AUDITED_SQL, [
       association.userId,
       association.provider,
@@ -113,8 +137,9 @@ export class SocialAssociationsRepository {
       association.showInProfile,
       audit.actorUserId,
       audit.requestId,
+      maxPerUser,
     ]);
-    return fromSql(rows[0]);
+    return rows[0] ? fromSql(rows[0]) : null;
   }
 
   /**
@@ -133,13 +158,18 @@ export class SocialAssociationsRepository {
     return rowCount > 0;
   }
 
-  /** The plain delete, inside a transaction the caller holds (the lock-out path). */
-  async deleteForUser(manager: EntityManager, userId: number, provider: string, extId: string): Promise<boolean> {
-    const result = await manager.delete(SocialAssociation, { userId, provider, extId });
-    return (result.affected ?? 0) > 0;
-  }
-
-  countForUser(manager: EntityManager, userId: number): Promise<number> {
-    return manager.countBy(SocialAssociation, { userId });
+  /**
+   * The plain delete, inside a transaction the caller holds (the lock-out path):
+   * how many associations the user holds afterwards, or null when there was no
+   * such association.
+   */
+  async deleteCounted(manager: EntityManager, userId: number, provider: string, extId: string): Promise<number | null> {
+    // An UPDATE's raw result through TypeORM: [rows, affected row count].
+    const [rows]: [{ association_count: number }[], number] = await manager.query(DELETE_COUNTED_SQL, [
+      userId,
+      provider,
+      extId,
+    ]);
+    return rows[0]?.association_count ?? null;
   }
 }

@@ -28,8 +28,9 @@ const CREATE_PROBLEMS: Parameters<typeof ApiProblemResponses>[0] = {
   403: 'The caller is neither that user nor an admin (also when that user does not exist)',
   404: { description: 'The user does not exist (admin callers)', examples: ['user_not_found'] },
   409: {
-    description: '`(provider, ext_id)` is already linked, to this or another user',
-    examples: ['already_linked'],
+    description:
+      '`(provider, ext_id)` is already linked, to this or another user; or the user already holds `MAX_ASSOCIATIONS_PER_USER` associations (100 by default)',
+    examples: ['already_linked', 'too_many_associations'],
   },
   413: 'The body is larger than the configured limit',
   415: 'The body is not `application/json`',

@@ -26,6 +26,10 @@ export class User {
   @Column({ name: 'is_active', type: 'boolean', default: true })
   isActive!: boolean;
 
+  /** How many social associations the user holds (kept by SocialAssociationsRepository's statements). */
+  @Column({ name: 'association_count', type: 'integer', default: 0 })
+  associationCount!: number;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UserDto } from '../../src/users/dto/user.dto';
 import { createTestApp, TEST_JWT_SECRET, TestApp } from '../support/create-test-app';
-import { DbDiff, describeDiff, diff, isEmptyDiff, snapshot } from '../support/db-snapshot';
+import { associationCountMoves, DbDiff, describeDiff, diff, isEmptyDiff, snapshot } from '../support/db-snapshot';
 import { factories } from '../support/factories';
 import { request, RequestOptions, TestResponse } from '../support/http';
 import { expectProblem } from '../support/problem';
@@ -103,7 +103,8 @@ function expectCreated(response: TestResponse, change: DbDiff, fx: Fixture, acto
     }),
   ]);
   expect(change.social_associations.removed.length + change.social_associations.changed.length).toBe(0);
-  expect(change.users).toEqual({ added: [], removed: [], changed: [] });
+  expect(change.users.added.length + change.users.removed.length).toBe(0);
+  expect(associationCountMoves(change)).toEqual({ moves: { [fx.target.id]: 1 }, other: 0 });
 }
 
 function expectDeleted(response: TestResponse, change: DbDiff, fx: Fixture, actor: Actor): void {
@@ -113,7 +114,8 @@ function expectDeleted(response: TestResponse, change: DbDiff, fx: Fixture, acto
   expect(change.audit_events.added).toEqual([
     expect.objectContaining({ action: 'social_association.deleted', actor_user_id: fx.callerId(actor) }),
   ]);
-  expect(change.users).toEqual({ added: [], removed: [], changed: [] });
+  expect(change.users.added.length + change.users.removed.length).toBe(0);
+  expect(associationCountMoves(change)).toEqual({ moves: { [fx.target.id]: -1 }, other: 0 });
 }
 
 function expectTargetList(response: TestResponse, change: DbDiff, fx: Fixture, actor: Actor): void {

@@ -98,8 +98,8 @@ describe('query plans of the hot statements (PostgreSQL)', () => {
     ).toBe(true);
   });
 
-  it('the audited insert scans nothing', async () => {
-    const nodes = await genericPlan(INSERT_AUDITED_SQL, [42, 'google', 'new-ext', null, null, false, 42, 'req']);
+  it('the audited insert (with the cap) scans nothing', async () => {
+    const nodes = await genericPlan(INSERT_AUDITED_SQL, [42, 'google', 'new-ext', null, null, false, 42, 'req', 100]);
     expect(seqScans(nodes)).toEqual([]);
   });
 });

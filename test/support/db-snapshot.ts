@@ -47,6 +47,23 @@ export function diff(before: DbSnapshot, after: DbSnapshot): DbDiff {
   return result;
 }
 
+/**
+ * How each user's association_count moved (user id → difference), for the users
+ * whose row changed in that column only; `other` counts user rows changed otherwise.
+ * The count moves with every association made or removed (the per-user cap).
+ */
+export function associationCountMoves(d: DbDiff): { moves: Record<number, number>; other: number } {
+  const moves: Record<number, number> = {};
+  let other = 0;
+  for (const { before, after } of d.users.changed) {
+    const { association_count: was, ...restBefore } = before;
+    const { association_count: is, ...restAfter } = after;
+    if (JSON.stringify(restBefore) === JSON.stringify(restAfter)) moves[Number(after.id)] = Number(is) - Number(was);
+    else other++;
+  }
+  return { moves, other };
+}
+
 /** True when nothing was added, removed or changed. */
 export function isEmptyDiff(d: DbDiff): boolean {
   return SNAPSHOT_TABLES.every(

@@ -207,7 +207,7 @@ export const checkLiveness = <ThrowOnError extends boolean = false>(
 /**
  * Readiness probe
  *
- * No authentication.
+ * No authentication. The answer comes from a check of the database at most one second old.
  */
 export const checkReadiness = <ThrowOnError extends boolean = false>(
   options?: Options<CheckReadinessData, ThrowOnError>,

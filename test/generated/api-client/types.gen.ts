@@ -108,7 +108,7 @@ export type User = {
  */
 export type CreateSocialAssociationRequest = {
   /**
-   * The user's id at the provider: 1 to 255 characters without control characters. A JSON number (non-negative safe integer) is accepted and stored as its decimal string.
+   * The user's id at the provider: 1 to 255 characters without control characters, without Unicode format characters (bidi controls such as U+202E, zero-width characters, the BOM) and without leading or trailing whitespace; stored exactly as given (no Unicode normalization: NFC and NFD spellings are two ids). A JSON number (non-negative safe integer) is accepted and stored as its decimal string.
    */
   ext_id: string | number;
   /**
@@ -411,7 +411,7 @@ export type CreateSocialAssociationErrors = {
    */
   404: ProblemDetails;
   /**
-   * `(provider, ext_id)` is already linked, to this or another user
+   * `(provider, ext_id)` is already linked, to this or another user; or the user already holds `MAX_ASSOCIATIONS_PER_USER` associations (100 by default)
    */
   409: ProblemDetails;
   /**
@@ -603,7 +603,7 @@ export type CreateUserSocialAssociationErrors = {
    */
   404: ProblemDetails;
   /**
-   * `(provider, ext_id)` is already linked, to this or another user
+   * `(provider, ext_id)` is already linked, to this or another user; or the user already holds `MAX_ASSOCIATIONS_PER_USER` associations (100 by default)
    */
   409: ProblemDetails;
   /**
