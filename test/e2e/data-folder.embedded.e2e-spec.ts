@@ -3,12 +3,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadAppConfig } from '../../src/config/app-config';
-import { OwnedDataSource } from '../../src/database/data-source-options';
-import { TEST_JWT_SECRET } from '../support/create-test-app';
 import { sendRaw } from '../support/raw-http';
 import { buildServiceCopy, CliResult, ServiceBuild, ServiceProcess } from '../support/service-build';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { createTestDatabase, queryTestDatabase, TestDatabase } from '../support/test-database';
 import { tokenFor } from '../support/tokens';
 
 /**
@@ -41,16 +38,7 @@ describe('the embedded database folder (DATABASE_PATH)', () => {
   };
 
   /** Queries the folder's database as the CLI does: through the server when one runs, else opening it. */
-  async function sql<R>(text: string, values: unknown[] = []): Promise<R[]> {
-    const config = loadAppConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, ...database.env });
-    const dataSource = await OwnedDataSource.open(config, { shareRunningEngine: true, onEngineError: () => {} });
-    await dataSource.initialize();
-    try {
-      return await dataSource.query<R[]>(text, values);
-    } finally {
-      await dataSource.destroy();
-    }
-  }
+  const sql = <R>(text: string, values: unknown[] = []): Promise<R[]> => queryTestDatabase<R>(database, text, values);
 
   const makeUsers = async (count: number): Promise<number[]> =>
     (

@@ -56,7 +56,7 @@ describe('rate limiting (Redis, shared by every instance)', () => {
     for (let i = 0; i < 3; i++) expect((await publicList(t, 1)).status).toBe(404);
   });
 
-  it('Redis that accepts but never answers: each request waits 200 ms at most, then none waits while it is frozen, and counting resumes once it answers again', async () => {
+  it('Redis that accepts but never answers: one request waits for it (200 ms), the next are not held up by it, and counting resumes once it answers again', async () => {
     prefix = `test:${randomUUID()}:`;
     const target = new URL(REDIS_URL);
     const proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
@@ -70,15 +70,15 @@ describe('rate limiting (Redis, shared by every instance)', () => {
       expect((await publicList(t, 1)).status).toBe(404); // counted in Redis: 1 of 2
 
       proxy.blackhole();
-      const timings: number[] = [];
-      for (let i = 0; i < 10; i++) {
-        const started = performance.now();
-        expect((await publicList(t, 1)).status).toBe(404); // let through: fail open
-        timings.push(performance.now() - started);
-      }
-      // The first waits for the command timeout; the others do not ask Redis at all.
-      expect(Math.max(...timings)).toBeLessThan(1000);
-      expect(timings.slice(1).reduce((sum, ms) => sum + ms, 0)).toBeLessThan(1000);
+      const started = performance.now();
+      expect((await publicList(t, 1)).status).toBe(404); // let through: fail open
+      const firstMs = performance.now() - started;
+      const askedOnce = proxy.heldFromClients();
+      expect(askedOnce).toBeGreaterThan(0);
+      for (let i = 0; i < 9; i++) expect((await publicList(t, 1)).status).toBe(404);
+      // The first waited for the command timeout; the other nine did not ask Redis at all.
+      expect(firstMs).toBeLessThan(1000);
+      expect(proxy.heldFromClients()).toBe(askedOnce);
 
       proxy.heal();
       // After the retry interval (5 s) Redis is asked again, and the limit holds again.

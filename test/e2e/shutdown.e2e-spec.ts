@@ -2,11 +2,8 @@ import { ChildProcess } from 'node:child_process';
 import { Agent, ClientRequest, request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadAppConfig } from '../../src/config/app-config';
-import { OwnedDataSource } from '../../src/database/data-source-options';
-import { TEST_JWT_SECRET } from '../support/create-test-app';
 import { buildServiceCopy, ServiceBuild } from '../support/service-build';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { createTestDatabase, queryTestDatabase, TestDatabase } from '../support/test-database';
 import { RawOutcome, sendRaw } from '../support/raw-http';
 import { tokenFor } from '../support/tokens';
 
@@ -106,21 +103,11 @@ describe('SIGTERM under load', () => {
   }
 
   async function seedUser(): Promise<number> {
-    // Through the running service's socket on the embedded database, as the CLI would.
-    const dataSource = await OwnedDataSource.open(
-      loadAppConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, ...database.env }),
-      { shareRunningEngine: true, onEngineError: () => {} },
+    const rows = await queryTestDatabase<{ id: number }>(
+      database,
+      "INSERT INTO users (username) VALUES ('shutdown-test') RETURNING id",
     );
-    await dataSource.initialize();
-    try {
-      await dataSource.query("INSERT INTO users (username) VALUES ('shutdown-test')");
-      const rows: { id: number | string }[] = await dataSource.query(
-        "SELECT id FROM users WHERE username = 'shutdown-test'",
-      );
-      return Number(rows[0].id);
-    } finally {
-      await dataSource.destroy();
-    }
+    return rows[0].id;
   }
 
   it('in-flight requests finish, new ones get 503 then are refused, no connection is reset, exit code 0', async () => {

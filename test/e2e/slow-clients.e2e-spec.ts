@@ -2,12 +2,9 @@ import { Agent } from 'node:http';
 import { connect, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadAppConfig } from '../../src/config/app-config';
-import { OwnedDataSource } from '../../src/database/data-source-options';
-import { TEST_JWT_SECRET } from '../support/create-test-app';
 import { sendRaw } from '../support/raw-http';
 import { buildServiceCopy, ServiceBuild, ServiceProcess } from '../support/service-build';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { createTestDatabase, queryTestDatabase, TestDatabase } from '../support/test-database';
 import { tokenFor } from '../support/tokens';
 
 /** What the server answered on a socket, and when it closed it, in ms after the socket opened. */
@@ -72,19 +69,13 @@ describe('clients that send slowly, or stall', () => {
     service = undefined;
   });
 
-  async function makeUser(): Promise<number> {
-    const config = loadAppConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, ...database.env });
-    const dataSource = await OwnedDataSource.open(config, { shareRunningEngine: true, onEngineError: () => {} });
-    await dataSource.initialize();
-    try {
-      const rows: { id: number }[] = await dataSource.query(
+  const makeUser = async (): Promise<number> =>
+    (
+      await queryTestDatabase<{ id: number }>(
+        database,
         "INSERT INTO users (username) VALUES ('slow-' || md5(random()::text)) RETURNING id",
-      );
-      return rows[0].id;
-    } finally {
-      await dataSource.destroy();
-    }
-  }
+      )
+    )[0].id;
 
   it('with the defaults: headers that trickle are cut at 5 s, a body that stalls at 10 s, each with a 408', async () => {
     service = build.start({ PORT: '0', ...database.env });

@@ -60,6 +60,13 @@ export class TcpProxy {
     this.dropping = true;
   }
 
+  /** Bytes clients sent that are held back (while dropping): how much they asked the unreachable server. */
+  heldFromClients(): number {
+    let bytes = 0;
+    for (const pair of this.pairs) for (const chunk of pair.toUpstream) bytes += chunk.length;
+    return bytes;
+  }
+
   /** The network is back: what was held back goes through, new connections reach the server again. */
   heal(): void {
     this.dropping = false;

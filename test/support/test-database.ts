@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { inject } from 'vitest';
+import { loadAppConfig } from '../../src/config/app-config';
+import { OwnedDataSource } from '../../src/database/data-source-options';
 
 /**
  * A database of its own for one test file: a fresh PostgreSQL database on the
@@ -51,4 +53,20 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await client.end();
     },
   };
+}
+
+/**
+ * Runs one statement on a test database from outside the service, as the CLI
+ * would: through the running service's socket on the embedded engine (or
+ * opening the folder when none runs), directly on a server.
+ */
+export async function queryTestDatabase<R>(database: TestDatabase, sql: string, values: unknown[] = []): Promise<R[]> {
+  const config = loadAppConfig({ NODE_ENV: 'test', JWT_SECRET: 'x'.repeat(32), ...database.env });
+  const dataSource = await OwnedDataSource.open(config, { shareRunningEngine: true, onEngineError: () => {} });
+  await dataSource.initialize();
+  try {
+    return await dataSource.query<R[]>(sql, values);
+  } finally {
+    await dataSource.destroy();
+  }
 }
