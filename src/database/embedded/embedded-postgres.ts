@@ -1,6 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { connect, createServer, Server } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -112,17 +112,21 @@ export class EmbeddedPostgres {
  * server would hold that for as long as it runs, instead of ~300 MB.
  */
 async function initialize(dataDir: string): Promise<void> {
-  if (existsSync(join(dataDir, 'PG_VERSION'))) return;
+  if (existsSync(dataDir)) return;
+  // Made beside it and renamed into place: a start interrupted half-way leaves no half-made database.
+  const partial = `${dataDir}.partial`;
+  rmSync(partial, { recursive: true, force: true });
   const script =
     'const { PGlite } = require(process.argv[1]);' +
     'PGlite.create({ dataDir: process.argv[2] }).then((db) => db.close()).catch((e) => { console.error(e); process.exit(1); });';
-  await promisify(execFile)(process.execPath, ['-e', script, require.resolve('@electric-sql/pglite'), dataDir], {
+  await promisify(execFile)(process.execPath, ['-e', script, require.resolve('@electric-sql/pglite'), partial], {
     timeout: 120_000,
   });
+  renameSync(partial, dataDir);
 }
 
 /** True when a process accepts connections on the socket. */
-export function isServed(socketPath: string): Promise<boolean> {
+function isServed(socketPath: string): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(socketPath);
     socket.setTimeout(1000, () => {
