@@ -1,7 +1,37 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AuditAction, AuditEvent } from './audit-event.entity';
+
+/** One audit event to write: who did what to which identity of whom, in which request. */
+export interface AuditRecord {
+  actorUserId: number | null;
+  action: AuditAction;
+  targetUserId: number;
+  provider: string;
+  extId: string;
+  requestId: string | null;
+}
+
+/**
+ * The one INSERT of `audit_events`. Its values are the six parameters from
+ * `$firstParam` on, in the order of `auditRecordParams`. With `forEachRowOf` (a CTE
+ * name) it writes one event per row that CTE returns, so a statement that changes
+ * an association can carry its event and commit with it: none when nothing changed.
+ */
+export function insertAuditEventSql(firstParam: number, forEachRowOf?: string): string {
+  const values = Array.from({ length: 6 }, (_, i) => `$${firstParam + i}`).join(', ');
+  return (
+    'INSERT INTO audit_events (actor_user_id, action, target_user_id, provider, ext_id, request_id) ' +
+    `SELECT ${values}${forEachRowOf ? ` FROM ${forEachRowOf}` : ''}`
+  );
+}
+
+export function auditRecordParams(record: AuditRecord): (string | number | null)[] {
+  return [record.actorUserId, record.action, record.targetUserId, record.provider, record.extId, record.requestId];
+}
+
+const INSERT_AUDIT_EVENT_SQL = insertAuditEventSql(1);
 
 export interface AuditEventFilter {
   targetUserId?: number;
@@ -27,13 +57,19 @@ interface AuditEventRow {
 }
 
 /**
- * Reads of `audit_events` (writes go through AuditService, inside the change's
- * transaction). Newest first by id, keyset-paginated: the primary key, or the
+ * Every query on `audit_events`. Writes: `insert` inside a transaction the caller
+ * owns, or `insertAuditEventSql` inside another repository's statement. Reads:
+ * newest first by id, keyset-paginated: the primary key, or the
  * `(target_user_id, id)` / `(provider, id)` indexes when those filters are given.
  */
 @Injectable()
 export class AuditEventsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Writes one event in the caller's transaction: it commits or rolls back with the change it describes. */
+  async insert(manager: EntityManager, record: AuditRecord): Promise<void> {
+    await manager.query(INSERT_AUDIT_EVENT_SQL, auditRecordParams(record));
+  }
 
   async list(filter: AuditEventFilter): Promise<AuditEvent[]> {
     const params: unknown[] = [];

@@ -1,34 +1,27 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { FieldValidationError } from '../common/errors/problem';
-import { AuditAction, AuditEvent } from './audit-event.entity';
-import { AuditEventsRepository } from './audit-events.repository';
+import { AuditEvent } from './audit-event.entity';
+import { AuditEventsRepository, AuditRecord } from './audit-events.repository';
 import { decodeCursor, encodeCursor } from './audit-cursor';
 import { AuditEventDto, AuditEventPageDto } from './dto/audit-event.dto';
 import { epochMicros, ListAuditEventsQueryDto } from './dto/list-audit-events.query.dto';
 
-export interface AuditRecord {
-  actorUserId: number | null;
-  action: AuditAction;
-  targetUserId: number;
-  provider: string;
-  extId: string;
-  requestId: string | null;
-}
+export type { AuditRecord } from './audit-events.repository';
 
 export const DEFAULT_AUDIT_PAGE_SIZE = 50;
 
 /**
- * Writes audit events. It takes the caller's transaction manager: the event
- * commits or rolls back with the change it describes, so neither exists alone.
- * Reads them back for admins, newest first, a page at a time.
+ * Audit events for other modules: `record` writes one in the caller's transaction
+ * (so the event and the change it describes commit or roll back together), `list`
+ * reads them back for admins, newest first, a page at a time.
  */
 @Injectable()
 export class AuditService {
   constructor(private readonly events: AuditEventsRepository) {}
 
-  async record(manager: EntityManager, record: AuditRecord): Promise<void> {
-    await manager.insert(AuditEvent, record);
+  record(manager: EntityManager, record: AuditRecord): Promise<void> {
+    return this.events.insert(manager, record);
   }
 
   async list(query: ListAuditEventsQueryDto): Promise<AuditEventPageDto> {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { AuditRecord } from '../audit/audit.service';
+import { auditRecordParams, AuditRecord, insertAuditEventSql } from '../audit/audit-events.repository';
 import { PreparedStatements } from '../database/prepared-statements';
 import { SocialAssociation } from './social-association.entity';
 
@@ -31,9 +31,9 @@ const fromSql = (row: AssociationSqlRow): AssociationRow => ({
 });
 
 /*
- * The hot statements: one round trip per decision. A write and its audit row are
- * one statement (a data-modifying CTE), so they commit together without
- * BEGIN/COMMIT round trips. Their plans are checked against the indexes by
+ * The hot statements: one round trip per decision. A write and its audit event are
+ * one statement (a data-modifying CTE ending in the audit repository's INSERT), so
+ * they commit together without BEGIN/COMMIT round trips. Their plans are checked against the indexes by
  * test/e2e/query-plans.pg.e2e-spec.ts.
  */
 const COLUMNS = 'user_id, provider, ext_id, profile_url, metadata, show_in_profile';
@@ -50,21 +50,20 @@ export const LIST_FOR_USER_SQL = `
 export const LIST_OWN_SQL = `SELECT ${COLUMNS} FROM social_associations WHERE user_id = $1 ORDER BY id`;
 
 /**
- * The user's count goes up first, only while under the cap ($9): the UPDATE takes
+ * The user's count goes up first, only while under the cap ($7): the UPDATE takes
  * the user's row lock and re-reads the count once it has it, so concurrent creates
  * for one user pass the cap one at a time. No row: the user is missing or full.
  */
 export const INSERT_AUDITED_SQL = `
   WITH slot AS (
     UPDATE users SET association_count = association_count + 1
-     WHERE id = $1 AND association_count < $9
+     WHERE id = $1 AND association_count < $7
     RETURNING id
   ), inserted AS (
     INSERT INTO social_associations (${COLUMNS}) SELECT id, $2, $3, $4, $5, $6 FROM slot
     RETURNING ${COLUMNS}
   ), audited AS (
-    INSERT INTO audit_events (actor_user_id, action, target_user_id, provider, ext_id, request_id)
-    SELECT $7, 'social_association.created', user_id, provider, ext_id, $8 FROM inserted
+    ${insertAuditEventSql(8, 'inserted')}
   )
   SELECT ${COLUMNS} FROM inserted`;
 
@@ -75,8 +74,7 @@ export const DELETE_AUDITED_SQL = `
   ), counted AS (
     UPDATE users SET association_count = GREATEST(association_count - 1, 0) WHERE id IN (SELECT user_id FROM deleted)
   )
-  INSERT INTO audit_events (actor_user_id, action, target_user_id, provider, ext_id, request_id)
-  SELECT $4, 'social_association.deleted', user_id, provider, ext_id, $5 FROM deleted`;
+  ${insertAuditEventSql(4, 'deleted')}`;
 
 /** The plain delete of the lock-out path: the user's count afterwards, or no row when nothing was deleted. */
 export const DELETE_COUNTED_SQL = `
@@ -135,9 +133,8 @@ export class SocialAssociationsRepository {
       association.profileUrl,
       association.metadata,
       association.showInProfile,
-      audit.actorUserId,
-      audit.requestId,
       maxPerUser,
+      ...auditRecordParams(audit),
     ]);
     return rows[0] ? fromSql(rows[0]) : null;
   }
@@ -152,8 +149,7 @@ export class SocialAssociationsRepository {
       userId,
       provider,
       extId,
-      audit.actorUserId,
-      audit.requestId,
+      ...auditRecordParams(audit),
     ]);
     return rowCount > 0;
   }

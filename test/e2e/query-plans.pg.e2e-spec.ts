@@ -6,6 +6,7 @@ import {
   LIST_FOR_USER_SQL,
   LIST_OWN_SQL,
 } from '../../src/social-associations/social-associations.repository';
+import { auditRecordParams } from '../../src/audit/audit-events.repository';
 import { FIND_SIGN_IN_STATE_SQL } from '../../src/users/users.repository';
 import { createTestApp, TestApp } from '../support/create-test-app';
 
@@ -89,7 +90,19 @@ describe('query plans of the hot statements (PostgreSQL)', () => {
   });
 
   it('the audited delete finds its row through the unique (provider, ext_id) index', async () => {
-    const nodes = await genericPlan(DELETE_AUDITED_SQL, [42, 'google', 'ext-42', 42, 'req']);
+    const nodes = await genericPlan(DELETE_AUDITED_SQL, [
+      42,
+      'google',
+      'ext-42',
+      ...auditRecordParams({
+        actorUserId: 42,
+        action: 'social_association.deleted',
+        targetUserId: 42,
+        provider: 'google',
+        extId: 'ext-42',
+        requestId: 'req',
+      }),
+    ]);
     expect(seqScans(nodes)).toEqual([]);
     expect(
       indexes(nodes).some(
@@ -99,7 +112,23 @@ describe('query plans of the hot statements (PostgreSQL)', () => {
   });
 
   it('the audited insert (with the cap) scans nothing', async () => {
-    const nodes = await genericPlan(INSERT_AUDITED_SQL, [42, 'google', 'new-ext', null, null, false, 42, 'req', 100]);
+    const nodes = await genericPlan(INSERT_AUDITED_SQL, [
+      42,
+      'google',
+      'new-ext',
+      null,
+      null,
+      false,
+      100,
+      ...auditRecordParams({
+        actorUserId: 42,
+        action: 'social_association.created',
+        targetUserId: 42,
+        provider: 'google',
+        extId: 'new-ext',
+        requestId: 'req',
+      }),
+    ]);
     expect(seqScans(nodes)).toEqual([]);
   });
 });
