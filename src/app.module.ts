@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { JwtAuthGuard } from './auth/jwt-auth.guard';
+import { ERROR_TRANSLATORS, ErrorTranslator } from './common/errors/error-translator';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
 import { ConcurrencyLimitInterceptor } from './common/http/concurrency-limit.interceptor';
 import { ShutdownDrain } from './common/http/shutdown-drain';
@@ -11,6 +12,7 @@ import { RateLimitModule } from './common/rate-limit/rate-limit.module';
 import { AppValidationPipe } from './common/validation/validation.pipe';
 import { AppConfig } from './config/app-config';
 import { AppConfigModule } from './config/config.module';
+import { translateDatabaseError } from './database/database-errors';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { SocialAssociationsModule } from './social-associations/social-associations.module';
@@ -40,6 +42,7 @@ export class AppModule {
         // After the guards: the caller is known, and refused requests never count.
         { provide: APP_INTERCEPTOR, useClass: ConcurrencyLimitInterceptor },
         { provide: APP_PIPE, useClass: AppValidationPipe },
+        { provide: ERROR_TRANSLATORS, useValue: [translateDatabaseError] satisfies ErrorTranslator[] },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         ShutdownDrain,
       ],

@@ -8,7 +8,7 @@ import { REQUEST_ID_HEADER, requestIdFor } from './common/http/request-id';
 import { corsOptions, securityHeadersFor } from './common/http/security-headers';
 import { httpServerOptions, limitConnections } from './common/http/connection-limits';
 import { answerClientError } from './common/errors/client-error';
-import { sendProblem } from './common/errors/problem-details.filter';
+import { problemOf, sendProblem } from './common/errors/problem-details.filter';
 import { setupOpenApi } from './openapi/openapi';
 
 /** One log line per request, written when it completes: no headers, so never the token. */
@@ -92,10 +92,11 @@ export function createFastifyAdapter(config: AppConfig, logger: Logger): Fastify
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       // Sent before routing, so without the hooks below.
       setCommonHeaders(request, reply);
-      const status = error.code === 'FST_ERR_ASYNC_CONSTRAINT' ? 500 : 400;
-      const detail = status === 500 ? 'An unexpected error occurred' : 'The request URL is malformed';
-      const code = status === 500 ? 'server_error' : 'invalid';
-      sendProblem(request, reply, { status, detail, errors: [{ code, message: detail }] });
+      const problem =
+        error.code === 'FST_ERR_ASYNC_CONSTRAINT'
+          ? problemOf('server_error', 'An unexpected error occurred')
+          : problemOf('invalid', 'The request URL is malformed');
+      sendProblem(request, reply, problem);
     },
   });
   const fastify = adapter.getInstance();
@@ -104,14 +105,12 @@ export function createFastifyAdapter(config: AppConfig, logger: Logger): Fastify
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     if (adapter.draining) {
       // Shutting down: requests already running finish, new ones go elsewhere.
-      const detail = 'The service is shutting down; retry the request';
-      sendProblem(request, reply, { status: 503, detail, errors: [{ code: 'service_unavailable', message: detail }] });
+      sendProblem(request, reply, problemOf('service_unavailable', 'The service is shutting down; retry the request'));
       return; // answered: the remaining hooks and the handler do not run
     }
     if (hasRepeatedAuthorization(request.raw.rawHeaders)) {
       // Node keeps the first and drops the rest; a proxy in front may read the last: two callers.
-      const detail = 'The request has more than one Authorization header';
-      sendProblem(request, reply, { status: 400, detail, errors: [{ code: 'invalid', message: detail }] });
+      sendProblem(request, reply, problemOf('invalid', 'The request has more than one Authorization header'));
       return;
     }
     done();

@@ -29,8 +29,3 @@ export const CurrentUser = createParamDecorator(
   (_data: unknown, context: ExecutionContext): Caller | undefined =>
     context.switchToHttp().getRequest<RequestWithCaller>().user,
 );
-
-/** The request id (also in the log line and in error bodies). */
-export const RequestId = createParamDecorator((_data: unknown, context: ExecutionContext): string =>
-  String(context.switchToHttp().getRequest<FastifyRequest>().id),
-);

@@ -1,3 +1,5 @@
+import { DomainError } from '../common/errors/domain-error';
+
 /** Recognising database failures by what node-postgres reports: SQLSTATE codes, or socket errors. */
 interface DriverError {
   code?: unknown;
@@ -48,4 +50,19 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (code && UNAVAILABLE_CODES.has(code)) return true;
   const message = error instanceof Error ? error.message : '';
   return UNAVAILABLE_MESSAGES.some((fragment) => message.includes(fragment));
+}
+
+/**
+ * The database's errors in domain terms, for the error filter (registered in
+ * AppModule): a unique violation no service expected is a 409, an unreachable or
+ * overloaded database a 503.
+ */
+export function translateDatabaseError(error: unknown): DomainError | undefined {
+  if (isUniqueViolation(error)) {
+    return new DomainError('conflict', 'The resource conflicts with one that already exists');
+  }
+  if (isDatabaseUnavailable(error)) {
+    return new DomainError('service_unavailable', 'The service is temporarily unavailable; retry later');
+  }
+  return undefined;
 }

@@ -9,7 +9,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Caller } from '../auth/caller';
-import { CurrentUser, OptionalAuth, RequestId, SelfOrAdmin } from '../auth/decorators';
+import { CurrentUser, OptionalAuth, SelfOrAdmin } from '../auth/decorators';
+import { RequestId } from '../common/http/request-id';
 import { IdParamDto } from '../common/validation/id-param.dto';
 import { CreateSocialAssociationDto } from './dto/create-social-association.dto';
 import { DeleteSocialAssociationDto } from './dto/delete-social-association.dto';

@@ -3,13 +3,17 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { securityHeadersFor } from '../http/security-headers';
 import { REQUEST_ID_HEADER } from '../http/request-id';
+import { ErrorCode, STATUS_BY_CODE } from './domain-error';
 import { PROBLEM_CONTENT_TYPE, ProblemBody } from './problem';
 
-const BY_ERROR_CODE: Record<string, { status: number; code: string; detail: string }> = {
-  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: 'request_timeout', detail: 'The request took too long to arrive' },
-  HPE_HEADER_OVERFLOW: { status: 431, code: 'headers_too_large', detail: 'The request headers are too large' },
+const BY_ERROR_CODE: Record<string, { code: ErrorCode; detail: string }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: { code: 'request_timeout', detail: 'The request took too long to arrive' },
+  HPE_HEADER_OVERFLOW: { code: 'headers_too_large', detail: 'The request headers are too large' },
 };
-const MALFORMED = { status: 400, code: 'invalid', detail: 'The request is not valid HTTP (request line or headers)' };
+const MALFORMED: { code: ErrorCode; detail: string } = {
+  code: 'invalid',
+  detail: 'The request is not valid HTTP (request line or headers)',
+};
 
 /**
  * Requests Node's HTTP parser refuses before any route sees them (a byte that has
@@ -21,7 +25,8 @@ const MALFORMED = { status: 400, code: 'invalid', detail: 'The request is not va
 export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   if (socket.writable) {
-    const { status, code, detail } = (error.code && BY_ERROR_CODE[error.code]) || MALFORMED;
+    const { code, detail } = (error.code && BY_ERROR_CODE[error.code]) || MALFORMED;
+    const status = STATUS_BY_CODE[code];
     const requestId = randomUUID();
     const body: ProblemBody = {
       type: 'about:blank',

@@ -1,39 +1,41 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Logger,
+  Optional,
+} from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { QueryFailedError } from 'typeorm';
-import { DomainError } from './domain-error';
+import { codeForStatus, DomainError, ErrorCode, STATUS_BY_CODE } from './domain-error';
+import { ERROR_TRANSLATORS, ErrorTranslator } from './error-translator';
 import { FieldValidationError, PROBLEM_CONTENT_TYPE, ProblemBody, ProblemError } from './problem';
-import { isDatabaseUnavailable, isUniqueViolation } from '../../database/database-errors';
 
-/** Codes for non-field errors, by status, when nothing more specific is known. */
-const CODE_BY_STATUS: Record<number, string> = {
-  400: 'invalid',
-  401: 'not_authenticated',
-  403: 'permission_denied',
-  404: 'not_found',
-  405: 'method_not_allowed',
-  409: 'conflict',
-  413: 'payload_too_large',
-  415: 'unsupported_media_type',
-  429: 'throttled',
-  503: 'service_unavailable',
-};
-
-interface Problem {
+export interface Problem {
   status: number;
   detail: string;
   errors: ProblemError[];
 }
 
+/** A problem with one non-field error: its code decides the status. */
+export function problemOf(code: ErrorCode, detail: string): Problem {
+  return { status: STATUS_BY_CODE[code], detail, errors: [{ code, message: detail }] };
+}
+
 /**
  * The single exception filter: every error leaves as application/problem+json with
- * the `errors` array SelfCommunity clients read. Unknown errors become a 500 that is
- * logged with its stack and answered without it.
+ * the `errors` array SelfCommunity clients read. Errors of the layers below
+ * (database) arrive translated (ERROR_TRANSLATORS). Unknown errors become a 500
+ * that is logged with its stack and answered without it.
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('ProblemDetails');
+
+  constructor(@Optional() @Inject(ERROR_TRANSLATORS) private readonly translators: readonly ErrorTranslator[] = []) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -50,14 +52,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         errors: exception.fieldErrors.map(({ field, code, message }) => ({ field, messages: [{ code, message }] })),
       };
     }
-    if (exception instanceof DomainError) {
-      const item = { code: exception.code, message: exception.message };
-      return {
-        status: exception.status,
-        detail: exception.message,
-        errors: [exception.field ? { field: exception.field, messages: [item] } : item],
-      };
-    }
+    if (exception instanceof DomainError) return fromDomainError(exception);
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       // Nest's "Cannot GET /path?query" for unknown routes would echo the query string (it may hold secrets).
@@ -65,25 +60,28 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         status === 404 && exception.message.startsWith('Cannot ')
           ? `No route ${request.method} ${request.url.split('?')[0]}`
           : httpExceptionDetail(exception);
-      return { status, detail, errors: [{ code: CODE_BY_STATUS[status] ?? 'error', message: detail }] };
+      return { status, detail, errors: [{ code: codeForStatus(status), message: detail }] };
     }
-    if (exception instanceof QueryFailedError && isUniqueViolation(exception)) {
-      const detail = 'The resource conflicts with one that already exists';
-      return { status: HttpStatus.CONFLICT, detail, errors: [{ code: 'conflict', message: detail }] };
-    }
-    if (isDatabaseUnavailable(exception)) {
-      this.logger.warn({ msg: 'database unavailable', reqId: request.id, err: String(exception) });
-      const detail = 'The service is temporarily unavailable; retry later';
-      return {
-        status: HttpStatus.SERVICE_UNAVAILABLE,
-        detail,
-        errors: [{ code: 'service_unavailable', message: detail }],
-      };
+    for (const translate of this.translators) {
+      const translated = translate(exception);
+      if (!translated) continue;
+      if (translated.status >= 500) {
+        this.logger.warn({ msg: translated.message, reqId: request.id, err: String(exception) });
+      }
+      return fromDomainError(translated);
     }
     this.logger.error({ msg: 'unhandled error', reqId: request.id, err: exception });
-    const detail = `An unexpected error occurred; quote request id ${request.id} when reporting it`;
-    return { status: HttpStatus.INTERNAL_SERVER_ERROR, detail, errors: [{ code: 'server_error', message: detail }] };
+    return problemOf('server_error', `An unexpected error occurred; quote request id ${request.id} when reporting it`);
   }
+}
+
+function fromDomainError(error: DomainError): Problem {
+  const item = { code: error.code, message: error.message };
+  return {
+    status: error.status,
+    detail: error.message,
+    errors: [error.field ? { field: error.field, messages: [item] } : item],
+  };
 }
 
 function httpExceptionDetail(exception: HttpException): string {

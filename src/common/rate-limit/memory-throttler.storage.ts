@@ -1,7 +1,6 @@
 import { OnApplicationShutdown } from '@nestjs/common';
 import { ThrottlerStorage } from '@nestjs/throttler';
-
-type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
+import { ThrottlerStorageRecord } from './throttler-storage-record';
 
 interface Window {
   hits: number;

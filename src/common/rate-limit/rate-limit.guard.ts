@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { normalizeIp, ThrottlerGuard } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
-import { Caller } from '../../auth/caller';
 
 /**
  * Global, registered after JwtAuthGuard so the caller is known: one budget per
@@ -12,7 +11,8 @@ import { Caller } from '../../auth/caller';
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
   protected override getTracker(request: Record<string, unknown>): Promise<string> {
-    const { user, ip } = request as unknown as FastifyRequest & { user?: Caller };
+    // `user` is whatever authentication attached; only its id matters here.
+    const { user, ip } = request as unknown as FastifyRequest & { user?: { id: number } };
     return Promise.resolve(user ? `user:${user.id}` : `ip:${normalizeIp(ip)}`);
   }
 
