@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { setFlagsFromString } from 'node:v8';
 import { createLogger } from './common/logging/logger';
 import { AppConfig, loadAppConfig } from './config/app-config';
+import { ensureDevelopmentSecret } from './config/development-secret';
 import { InvalidEnvironmentError } from './config/env.schema';
 
 /** Longest a graceful shutdown may take (in-flight requests, closing the database) before the process gives up. */
@@ -10,6 +11,7 @@ const SHUTDOWN_DEADLINE_MS = 15_000;
 
 function loadConfigOrExit(): AppConfig {
   try {
+    ensureDevelopmentSecret(process.env);
     return loadAppConfig(process.env);
   } catch (error) {
     if (error instanceof InvalidEnvironmentError) {

@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { CommandFactory } from 'nest-commander';
 import { createLogger, PinoNestLogger } from '../common/logging/logger';
 import { AppConfig, loadAppConfig } from '../config/app-config';
+import { ensureDevelopmentSecret } from '../config/development-secret';
 import { CliModule } from './cli.module';
 
 function fail(message: string): never {
@@ -15,6 +16,7 @@ const messageOf = (error: unknown): string => (error instanceof Error ? error.me
 async function main(): Promise<void> {
   let config: AppConfig;
   try {
+    ensureDevelopmentSecret(process.env);
     config = loadAppConfig(process.env);
   } catch (error) {
     fail(messageOf(error));

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadAppConfig } from './app-config';
+import { ensureDevelopmentSecret } from './development-secret';
 import { InvalidEnvironmentError } from './env.schema';
 
 const SECRET = 'a-production-secret-that-is-48-characters-long!!';
@@ -42,6 +43,7 @@ describe('loadAppConfig', () => {
     });
 
     it('does not generate a secret file in production', () => {
+      ensureDevelopmentSecret({ NODE_ENV: 'production', DATABASE_PATH: databasePath() });
       configError({ NODE_ENV: 'production', DATABASE_PATH: databasePath() });
       expect(readdirSync(dir)).toEqual([]);
     });
@@ -111,7 +113,14 @@ describe('loadAppConfig', () => {
   });
 
   describe('development without JWT_SECRET', () => {
-    it('creates a secret file in the data folder and reuses it', () => {
+    it('loading the configuration writes nothing: without the secret file it names JWT_SECRET', () => {
+      const error = configError({ NODE_ENV: 'development', DATABASE_PATH: databasePath() });
+      expect(error.problems).toEqual([expect.stringMatching(/^JWT_SECRET: not set, and no development secret in /)]);
+      expect(readdirSync(dir)).toEqual([]);
+    });
+
+    it('the entry points create a secret file in the data folder, and it is reused', () => {
+      ensureDevelopmentSecret({ NODE_ENV: 'development', DATABASE_PATH: databasePath() });
       const first = loadAppConfig({ NODE_ENV: 'development', DATABASE_PATH: databasePath() });
       expect(first.jwt).toMatchObject({ mode: 'hs256', secretSource: 'generated-file' });
       const secret = first.jwt.mode === 'hs256' ? first.jwt.secret : '';
@@ -121,6 +130,7 @@ describe('loadAppConfig', () => {
       expect(readFileSync(file, 'utf8').trim()).toBe(secret);
       expect(statSync(file).mode & 0o777).toBe(0o600);
 
+      ensureDevelopmentSecret({ DATABASE_PATH: databasePath() });
       const second = loadAppConfig({ DATABASE_PATH: databasePath() });
       expect(second.jwt).toMatchObject({ secret, secretSource: 'generated-file' });
     });
@@ -128,6 +138,7 @@ describe('loadAppConfig', () => {
     it('replaces a secret file too short to be a secret', () => {
       const file = join(dir, '.jwt-secret');
       writeFileSync(file, 'short\n');
+      ensureDevelopmentSecret({ DATABASE_PATH: join(dir, 'postgres') });
       const config = loadAppConfig({ DATABASE_PATH: join(dir, 'postgres') });
       const secret = config.jwt.mode === 'hs256' ? config.jwt.secret : '';
       expect(secret).not.toBe('short');
@@ -136,6 +147,7 @@ describe('loadAppConfig', () => {
     });
 
     it('prefers JWT_SECRET from the environment and writes no file', () => {
+      ensureDevelopmentSecret({ DATABASE_PATH: databasePath(), JWT_SECRET: SECRET });
       const config = loadAppConfig({ DATABASE_PATH: databasePath(), JWT_SECRET: SECRET });
       expect(config.jwt).toMatchObject({ secret: SECRET, secretSource: 'environment' });
       expect(readdirSync(dir)).toEqual([]);

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { DEFAULT_DATABASE_PATH, developmentSecretFile, readDevelopmentSecret } from './development-secret';
 import {
   DEFAULT_RATE_LIMIT_PER_MINUTE,
+  InvalidEnvironmentError,
   JwksAlgorithm,
   NodeEnv,
   parseJwtAlgorithms,
@@ -121,29 +121,22 @@ export class AppConfig {
   readonly maxConcurrentRequestsPerUser!: number;
 }
 
-const DEFAULT_DATABASE_PATH = './data/postgres';
 /** One day: SelfCommunity's access tokens and identity providers' live minutes to hours. */
 const DEFAULT_JWT_MAX_LIFETIME_SECONDS = 86_400;
-const DEV_SECRET_FILE = '.jwt-secret';
 
-/**
- * Development convenience: with no JWT_SECRET, generate one once and keep it next
- * to the embedded database's folder, so tokens issued by the CLI survive restarts.
- */
-function readOrCreateDevSecret(dataDir: string): string {
-  const file = join(dataDir, DEV_SECRET_FILE);
-  try {
-    const existing = readFileSync(file, 'utf8').trim();
-    if (existing.length >= 32) return existing;
-  } catch {
-    // Not there yet: create it below.
+/** HS256 without JWT_SECRET (development): the secret ensureDevelopmentSecret wrote. */
+function developmentSecret(raw: Record<string, string | undefined>): string {
+  const file = developmentSecretFile(raw);
+  const secret = readDevelopmentSecret(file);
+  if (secret === undefined) {
+    throw new InvalidEnvironmentError([
+      `JWT_SECRET: not set, and no development secret in ${file} (set JWT_SECRET, or start the service once to create it)`,
+    ]);
   }
-  mkdirSync(dataDir, { recursive: true });
-  const secret = randomBytes(48).toString('base64url');
-  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   return secret;
 }
 
+/** Reads and validates the environment; writes nothing (see ensureDevelopmentSecret for the one file entry points create). */
 export function loadAppConfig(raw: Record<string, string | undefined>): AppConfig {
   const env = validateEnvironment(raw);
   const nodeEnv = env.NODE_ENV ?? 'development';
@@ -170,7 +163,7 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
       }
     : {
         mode: 'hs256',
-        secret: env.JWT_SECRET ?? readOrCreateDevSecret(dirname(databasePath)),
+        secret: env.JWT_SECRET ?? developmentSecret(raw),
         secretSource: env.JWT_SECRET ? 'environment' : 'generated-file',
         issuer: env.JWT_ISSUER,
         audience: env.JWT_AUDIENCE,

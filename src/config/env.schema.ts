@@ -1,5 +1,6 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { isIP } from 'node:net';
+import { MIN_SECRET_LENGTH } from './development-secret';
 import {
   IsBooleanString,
   IsIn,
@@ -25,6 +26,23 @@ const toInt = ({ value }: { value: unknown }): unknown =>
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 600;
 
 const CLUSTER_WORKER_COUNTS = Array.from({ length: 64 }, (_, i) => i + 1);
+
+/** A rule that looks at several variables; it returns its problems, each starting with the variable it names. */
+type CrossFieldCheck = (env: EnvironmentVariables) => string[];
+const crossFieldChecks: CrossFieldCheck[] = [];
+
+/**
+ * Declares, on the variable it is about, a rule that involves other variables too.
+ * The checks run after every variable's own rules, in the order they are declared.
+ */
+function CrossFieldRule(check: CrossFieldCheck): PropertyDecorator {
+  return () => {
+    crossFieldChecks.push(check);
+  };
+}
+
+const isProduction = (env: EnvironmentVariables): boolean => (env.NODE_ENV ?? 'development') === 'production';
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /**
  * The raw environment, flat and by variable name. Only this class and
@@ -77,16 +95,30 @@ export class EnvironmentVariables {
 
   @IsOptional()
   @IsString()
-  // 32 bytes is the HS256 key size RFC 7518 §3.2 asks for.
-  @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
+  @MinLength(MIN_SECRET_LENGTH, { message: `JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters` })
+  @CrossFieldRule((env) =>
+    isProduction(env) && !env.JWT_SECRET && !env.JWKS_URI
+      ? ['JWT_SECRET: must be set in production (at least 32 characters, e.g. `openssl rand -base64 48`)']
+      : [],
+  )
   JWT_SECRET?: string;
 
   @IsOptional()
   @IsString()
+  @CrossFieldRule((env) =>
+    env.JWKS_URI && !env.JWT_ISSUER
+      ? ['JWT_ISSUER: required when JWKS_URI is set (the issuer the tokens must name)']
+      : [],
+  )
   JWT_ISSUER?: string;
 
   @IsOptional()
   @IsString()
+  @CrossFieldRule((env) =>
+    env.JWKS_URI && !env.JWT_AUDIENCE
+      ? ['JWT_AUDIENCE: required when JWKS_URI is set (the audience the tokens must name)']
+      : [],
+  )
   JWT_AUDIENCE?: string;
 
   /** Longest lifetime (`exp - iat`, in seconds) of a token that is accepted; longer-lived tokens are a 401. */
@@ -106,6 +138,13 @@ export class EnvironmentVariables {
     { protocols: ['http', 'https'], require_protocol: true, require_tld: false, allow_underscores: true },
     { message: 'JWKS_URI must be an absolute http(s) URL' },
   )
+  @CrossFieldRule((env) => {
+    if (!env.JWKS_URI || !isProduction(env) || !env.JWKS_URI.startsWith('http:')) return [];
+    const host = URL.canParse(env.JWKS_URI) ? new URL(env.JWKS_URI).hostname : '';
+    return LOOPBACK_HOSTS.has(host)
+      ? []
+      : ['JWKS_URI: must be https in production (keys fetched over http can be forged)'];
+  })
   JWKS_URI?: string;
 
   /** JWKS mode: comma-separated accepted algorithms (asymmetric only); default RS256,ES256. */
@@ -113,11 +152,28 @@ export class EnvironmentVariables {
   @Matches(/^\s*[A-Za-z0-9]+\s*(,\s*[A-Za-z0-9]+\s*)*$/, {
     message: 'JWT_ALGORITHMS must be a comma-separated list of algorithms, e.g. RS256,ES256',
   })
+  @CrossFieldRule((env) => {
+    if (env.JWT_ALGORITHMS === undefined) return [];
+    if (!env.JWKS_URI) return ['JWT_ALGORITHMS: only used with JWKS_URI (the shared-secret mode accepts HS256 only)'];
+    const refused = parseJwtAlgorithms(env.JWT_ALGORITHMS).filter(
+      (alg) => !(JWKS_ALGORITHMS as readonly string[]).includes(alg),
+    );
+    return refused.length > 0
+      ? [
+          `JWT_ALGORITHMS: only asymmetric algorithms are accepted with JWKS_URI (${JWKS_ALGORITHMS.join(', ')}); HS* and none never are`,
+        ]
+      : [];
+  })
   JWT_ALGORITHMS?: string;
 
   /** JWKS mode: the claim that carries the community user id (`user_id`, or `sub`, or a namespaced claim). */
   @IsOptional()
   @Matches(/^[\x21-\x7e]{1,256}$/, { message: 'JWT_USER_ID_CLAIM must be a claim name of 1 to 256 visible characters' })
+  @CrossFieldRule((env) =>
+    env.JWT_USER_ID_CLAIM !== undefined && !env.JWKS_URI
+      ? ['JWT_USER_ID_CLAIM: only used with JWKS_URI (shared-secret tokens carry user_id)']
+      : [],
+  )
   JWT_USER_ID_CLAIM?: string;
 
   /** Comma-separated allow-list of provider slugs; unset: any valid slug. */
@@ -184,10 +240,18 @@ export class EnvironmentVariables {
 
   /**
    * The load balancers and proxies in front of the service (addresses or CIDR ranges, or
-   * `loopback`/`linklocal`/`uniquelocal`): only their X-Forwarded-For is believed. Checked below.
+   * `loopback`/`linklocal`/`uniquelocal`): only their X-Forwarded-For is believed.
    */
   @IsOptional()
   @IsString()
+  @CrossFieldRule((env) =>
+    env.TRUST_PROXY === undefined ||
+    env.TRUST_PROXY.split(',').every((item) => TRUST_PROXY_KEYWORDS.has(item.trim()) || isAddressOrRange(item.trim()))
+      ? []
+      : [
+          'TRUST_PROXY: must be a comma-separated list of proxy addresses or CIDR ranges (e.g. 10.0.0.0/8,192.168.1.7), or loopback, linklocal, uniquelocal',
+        ],
+  )
   TRUST_PROXY?: string;
 
   /** Worker processes (node:cluster) serving the same port; 1: a single process, no cluster. */
@@ -195,6 +259,25 @@ export class EnvironmentVariables {
   @Transform(toInt)
   // One rule, so a bad value is named once (IsInt, Min and Max would each name it).
   @IsIn(CLUSTER_WORKER_COUNTS, { message: 'CLUSTER_WORKERS must be an integer from 1 to 64' })
+  // More than one worker is only correct when nothing that matters lives in one process:
+  // the database must be a PostgreSQL server, and the rate-limit counters in Redis.
+  @CrossFieldRule((env) => {
+    // 1, unset, or invalid (already named by the rule above): nothing to check.
+    const workers = env.CLUSTER_WORKERS;
+    if (workers === undefined || workers === 1 || !CLUSTER_WORKER_COUNTS.includes(workers)) return [];
+    return [
+      ...(env.DATABASE_URL
+        ? []
+        : [
+            'CLUSTER_WORKERS: more than 1 needs DATABASE_URL (a PostgreSQL server); the embedded database (DATABASE_PATH) is opened by one process only',
+          ]),
+      ...((env.RATE_LIMIT_PER_MINUTE ?? DEFAULT_RATE_LIMIT_PER_MINUTE) !== 0 && !env.REDIS_URL
+        ? [
+            'CLUSTER_WORKERS: more than 1 with rate limiting on needs REDIS_URL (or RATE_LIMIT_PER_MINUTE=0); per-process counters would multiply the limit by the number of workers',
+          ]
+        : []),
+    ];
+  })
   CLUSTER_WORKERS?: number;
 
   /** On SIGTERM, how long new requests get 503 (Connection: close) before the listener closes. */
@@ -248,40 +331,6 @@ export function parseJwtAlgorithms(value: string | undefined): string[] {
   return value === undefined ? ['RS256', 'ES256'] : [...new Set(value.split(',').map((alg) => alg.trim()))];
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/** Cross-field rules of the JWKS mode (JWKS_URI set) and of the variables only it uses. */
-function jwksProblems(env: EnvironmentVariables): string[] {
-  if (!env.JWKS_URI) {
-    return [
-      ...(env.JWT_ALGORITHMS !== undefined
-        ? ['JWT_ALGORITHMS: only used with JWKS_URI (the shared-secret mode accepts HS256 only)']
-        : []),
-      ...(env.JWT_USER_ID_CLAIM !== undefined
-        ? ['JWT_USER_ID_CLAIM: only used with JWKS_URI (shared-secret tokens carry user_id)']
-        : []),
-    ];
-  }
-  const problems: string[] = [];
-  if (!env.JWT_ISSUER) problems.push('JWT_ISSUER: required when JWKS_URI is set (the issuer the tokens must name)');
-  if (!env.JWT_AUDIENCE)
-    problems.push('JWT_AUDIENCE: required when JWKS_URI is set (the audience the tokens must name)');
-  const refused = parseJwtAlgorithms(env.JWT_ALGORITHMS).filter(
-    (alg) => !(JWKS_ALGORITHMS as readonly string[]).includes(alg),
-  );
-  if (refused.length > 0) {
-    problems.push(
-      `JWT_ALGORITHMS: only asymmetric algorithms are accepted with JWKS_URI (${JWKS_ALGORITHMS.join(', ')}); HS* and none never are`,
-    );
-  }
-  if ((env.NODE_ENV ?? 'development') === 'production' && env.JWKS_URI.startsWith('http:')) {
-    const host = URL.canParse(env.JWKS_URI) ? new URL(env.JWKS_URI).hostname : '';
-    if (!LOOPBACK_HOSTS.has(host))
-      problems.push('JWKS_URI: must be https in production (keys fetched over http can be forged)');
-  }
-  return problems;
-}
-
 const TRUST_PROXY_KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
 /** An IPv4/IPv6 address, optionally with a prefix length in range. */
@@ -293,47 +342,10 @@ function isAddressOrRange(item: string): boolean {
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
 }
 
-function trustProxyProblems(env: EnvironmentVariables): string[] {
-  if (env.TRUST_PROXY === undefined) return [];
-  const items = env.TRUST_PROXY.split(',').map((item) => item.trim());
-  return items.every((item) => TRUST_PROXY_KEYWORDS.has(item) || isAddressOrRange(item))
-    ? []
-    : [
-        'TRUST_PROXY: must be a comma-separated list of proxy addresses or CIDR ranges (e.g. 10.0.0.0/8,192.168.1.7), or loopback, linklocal, uniquelocal',
-      ];
-}
-
-/**
- * More than one worker process is only correct when nothing that matters lives in
- * one process: the database must be a PostgreSQL server and the rate-limit counters in Redis.
- */
-function clusterProblems(env: EnvironmentVariables): string[] {
-  // 1, unset, or invalid (already named above): nothing to check.
-  const workers = env.CLUSTER_WORKERS;
-  if (workers === undefined || workers === 1 || !CLUSTER_WORKER_COUNTS.includes(workers)) return [];
-  const problems: string[] = [];
-  if (!env.DATABASE_URL) {
-    problems.push(
-      'CLUSTER_WORKERS: more than 1 needs DATABASE_URL (a PostgreSQL server); the embedded database (DATABASE_PATH) is opened by one process only',
-    );
-  }
-  if ((env.RATE_LIMIT_PER_MINUTE ?? DEFAULT_RATE_LIMIT_PER_MINUTE) !== 0 && !env.REDIS_URL) {
-    problems.push(
-      'CLUSTER_WORKERS: more than 1 with rate limiting on needs REDIS_URL (or RATE_LIMIT_PER_MINUTE=0); per-process counters would multiply the limit by the number of workers',
-    );
-  }
-  return problems;
-}
-
 export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVariables {
   const env = plainToInstance(EnvironmentVariables, raw, { excludeExtraneousValues: false });
   const problems = describe(validateSync(env, { skipMissingProperties: false }));
-  if ((env.NODE_ENV ?? 'development') === 'production' && !env.JWT_SECRET && !env.JWKS_URI) {
-    problems.push('JWT_SECRET: must be set in production (at least 32 characters, e.g. `openssl rand -base64 48`)');
-  }
-  problems.push(...jwksProblems(env));
-  problems.push(...trustProxyProblems(env));
-  problems.push(...clusterProblems(env));
+  for (const check of crossFieldChecks) problems.push(...check(env));
   if (problems.length > 0) throw new InvalidEnvironmentError(problems);
   return env;
 }
