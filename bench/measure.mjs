@@ -1,4 +1,5 @@
-// What a benchmark reads off a process (from /proc) and off its responses (latencies).
+// What a benchmark reads off a process (from /proc) and off its responses (latencies), and the
+// statistics of several runs together. Nothing here starts, drives or prints anything.
 import { readFileSync } from 'node:fs';
 
 /** A `kB` field of /proc/<pid>/status (VmRSS, VmHWM), 0 once the process is gone. */
@@ -38,6 +39,19 @@ export function cpuMs(pid) {
   }
 }
 
+/** CPU time so far of each of `pids` that is still there, as a Map pid -> ms. */
+export function cpuOf(pids) {
+  const byPid = new Map();
+  for (const pid of pids) {
+    const ms = cpuMs(pid);
+    if (Number.isFinite(ms)) byPid.set(pid, ms);
+  }
+  return byPid;
+}
+
+/** CPU ms used between two cpuOf() readings, over every pid of the second (a new pid counts from 0). */
+export const cpuSince = (before, after) => [...after].reduce((sum, [pid, ms]) => sum + ms - (before.get(pid) ?? 0), 0);
+
 /** Response times in ms, in a growable typed array (a run collects hundreds of thousands). */
 export class Latencies {
   constructor() {
@@ -63,4 +77,33 @@ export class Latencies {
     const at = (q) => (all.length ? all[Math.min(all.length - 1, Math.floor(q * all.length))] : NaN);
     return { p50: at(0.5), p99: at(0.99), max: all.length ? all[all.length - 1] : NaN };
   }
+}
+
+/**
+ * The runs of one server on one workload (bench/drive.mjs) as one: requests/s over their time,
+ * p50/p99 over every response, CPU per response, the peak RSS, and each round's req/s and p50.
+ */
+export function combine(runs) {
+  const completed = runs.reduce((n, r) => n + r.completed, 0);
+  const seconds = runs.reduce((n, r) => n + r.seconds, 0);
+  const unexpectedByStatus = {};
+  for (const r of runs) {
+    for (const [status, count] of Object.entries(r.unexpectedByStatus)) {
+      unexpectedByStatus[status] = (unexpectedByStatus[status] ?? 0) + count;
+    }
+  }
+  return {
+    completed,
+    rps: completed / seconds,
+    ...Latencies.percentiles(runs.map((r) => r.latencies)),
+    unexpected: runs.reduce((n, r) => n + r.unexpected, 0),
+    unexpectedByStatus,
+    socketErrors: runs.reduce((n, r) => n + r.socketErrors, 0),
+    peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)),
+    cpuPerReq: runs.reduce((n, r) => n + r.cpu, 0) / completed,
+    dbCpuPerReq: runs.reduce((n, r) => n + r.dbCpu, 0) / completed,
+    perRound: runs.map((r) => r.rps),
+    perRoundP50: runs.map((r) => r.p50),
+    late: runs.reduce((n, r) => n + (r.late ?? 0), 0),
+  };
 }

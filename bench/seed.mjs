@@ -1,4 +1,4 @@
-// Creates the benchmark database and fills it with set-based SQL (INSERT ... SELECT
+// Creates a benchmark database and fills it with set-based SQL (INSERT ... SELECT
 // generate_series), fast even for a million rows.
 //
 // Layout, chosen so that every workload does the same work at every data volume:
@@ -143,4 +143,35 @@ export async function countRows(databaseUrl, drivenIds) {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * One database ready for a phase: `name` on the server `options.serverUrl`, dropped, created,
+ * migrated (`migrate(url)`, bench/processes.mjs runMigrations) and seeded with `associations` rows;
+ * or, with BENCH_REUSE_DB=1, kept when it holds the expected rows. Resolves to its URL and how many
+ * associations each driven user holds.
+ */
+export async function prepareDatabase(options, { name, associations, driven, migrate, log }) {
+  const url = withDatabase(options.serverUrl, name);
+  const perDrivenUser = Math.max(0, Math.min(options.perDrivenUser, Math.floor(associations / driven.ids.length)));
+  if (options.reuseDb) {
+    const expected = { users: options.users, associations, drivenRows: driven.ids.length * perDrivenUser };
+    const found = await countRows(url, driven.ids).catch(() => undefined);
+    const show = (c) => `${c.users} users, ${c.associations} associations, ${c.drivenRows} of the driven users`;
+    if (found && Object.keys(expected).every((k) => found[k] === expected[k])) {
+      log(`reusing database ${name} (BENCH_REUSE_DB=1): ${show(found)}`);
+      return { url, perDrivenUser };
+    }
+    log(
+      `database ${name} ${found ? `holds ${show(found)}, not ${show(expected)}` : 'is missing or not seeded'}: seeding it again`,
+    );
+  }
+  log(`creating database ${name}`);
+  await recreateDatabase(options.serverUrl, name);
+  log('running the migrations');
+  await migrate(url);
+  log(`seeding ${name}`);
+  await seedUsers(url, options, log);
+  const seeded = await seedAssociations(url, { ...options, total: associations, driven }, log);
+  return { url, perDrivenUser: seeded.perDrivenUser };
 }
