@@ -5,7 +5,8 @@ import { AuditEvent } from './audit-event.entity';
 import { AuditEventsRepository, AuditRecord } from './audit-events.repository';
 import { decodeCursor, encodeCursor } from './audit-cursor';
 import { AuditEventDto, AuditEventPageDto } from './dto/audit-event.dto';
-import { epochMicros, ListAuditEventsQueryDto } from './dto/list-audit-events.query.dto';
+import { epochMicros } from '../common/validation/date-time';
+import { ListAuditEventsQueryDto } from './dto/list-audit-events.query.dto';
 
 export type { AuditRecord } from './audit-events.repository';
 

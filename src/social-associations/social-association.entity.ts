@@ -4,6 +4,9 @@ import { User } from '../users/user.entity';
 @Entity({ name: 'social_associations' })
 @Index('uq_social_associations_provider_ext_id', ['provider', 'extId'], { unique: true })
 @Index('ix_social_associations_user_id_id', ['userId', 'id'])
+// The admin search's (migration 1764900000000, which also adds an index on ext_id in the "C" collation).
+@Index('ix_social_associations_created_at_id', ['createdAt', 'id'])
+@Index('ix_social_associations_provider_created_at_id', ['provider', 'createdAt', 'id'])
 export class SocialAssociation {
   @PrimaryGeneratedColumn()
   id!: number;

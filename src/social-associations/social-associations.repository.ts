@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { auditRecordParams, AuditRecord, insertAuditEventSql } from '../audit/audit-events.repository';
 import { PreparedStatements } from '../database/prepared-statements';
 import { SocialAssociation } from './social-association.entity';
@@ -87,10 +88,111 @@ export const DELETE_COUNTED_SQL = `
 
 export const FIND_BY_IDENTITY_SQL = `SELECT ${COLUMNS} FROM social_associations WHERE provider = $1 AND ext_id = $2`;
 
+/** The admin search's filters; they combine with AND (see AddSocialAssociationsSearchIndexes for their indexes). */
+export interface AssociationFilter {
+  provider?: string;
+  userId?: number;
+  extId?: string;
+  extIdPrefix?: string;
+  /** Inclusive; ISO-8601 with a zone as the client gave it (PostgreSQL reads it, to the microsecond). */
+  createdSince?: string;
+  /** Exclusive; as createdSince. */
+  createdUntil?: string;
+}
+
+/** Where a page of the newest-first search starts: just after this row. */
+export interface SearchPosition {
+  /** The row's created_at as SEARCH_COLUMNS formats it (UTC, microseconds). */
+  createdAt: string;
+  id: number;
+}
+
+/** A row of the admin search: the association, its id (for the cursor) and when it was linked. */
+export type SearchedAssociationRow = AssociationRow & SearchPosition;
+
+interface SearchedAssociationSqlRow extends AssociationSqlRow {
+  id: number;
+  created_at: string;
+}
+
+const SEARCH_COLUMNS = `id, ${COLUMNS}, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at`;
+
+const fromSearchSql = (row: SearchedAssociationSqlRow): SearchedAssociationRow => ({
+  ...fromSql(row),
+  id: row.id,
+  createdAt: row.created_at,
+});
+
+/**
+ * The smallest string greater than every string that starts with `prefix`, in the
+ * "C" collation (UTF-8 bytes, which order as code points): the prefix with its last
+ * code point incremented. Undefined when there is none (a last code point of U+10FFFF).
+ */
+export function prefixUpperBound(prefix: string): string | undefined {
+  const codePoints = [...prefix];
+  const last = codePoints.pop()?.codePointAt(0);
+  if (last === undefined || last >= 0x10ffff) return undefined;
+  // The surrogate range holds no character: past it, the next one is U+E000.
+  const next = last + 1 === 0xd800 ? 0xe000 : last + 1;
+  return codePoints.join('') + String.fromCodePoint(next);
+}
+
+/** The WHERE clause of a search, its parameters pushed into `params`. */
+function searchConditions(filter: AssociationFilter, params: unknown[], after?: SearchPosition): string {
+  const param = (value: unknown): string => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  const where: string[] = [];
+  if (filter.provider !== undefined) where.push(`provider = ${param(filter.provider)}`);
+  if (filter.userId !== undefined) where.push(`user_id = ${param(filter.userId)}`);
+  if (filter.extId !== undefined) {
+    // With a provider, the unique (provider, ext_id) index; without, the "C" one.
+    where.push(
+      filter.provider !== undefined
+        ? `ext_id = ${param(filter.extId)}`
+        : `(ext_id COLLATE "C") = ${param(filter.extId)}`,
+    );
+  }
+  if (filter.extIdPrefix !== undefined) {
+    where.push(`(ext_id COLLATE "C") >= ${param(filter.extIdPrefix)}`);
+    const upper = prefixUpperBound(filter.extIdPrefix);
+    if (upper !== undefined) where.push(`(ext_id COLLATE "C") < ${param(upper)}`);
+  }
+  if (filter.createdSince !== undefined) where.push(`created_at >= ${param(filter.createdSince)}::timestamptz`);
+  if (filter.createdUntil !== undefined) where.push(`created_at < ${param(filter.createdUntil)}::timestamptz`);
+  if (after !== undefined) {
+    where.push(`(created_at, id) < (${param(after.createdAt)}::timestamptz, ${param(after.id)})`);
+  }
+  return where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+}
+
+/** The admin search, newest first; its plan for each filter is checked by query-plans.pg.e2e-spec.ts. */
+export function searchSql(filter: AssociationFilter, limit: number, after?: SearchPosition): [string, unknown[]] {
+  const params: unknown[] = [];
+  const where = searchConditions(filter, params, after);
+  params.push(limit);
+  return [
+    // Qualified: a bare created_at in ORDER BY would name the formatted output column.
+    `SELECT ${SEARCH_COLUMNS} FROM social_associations sa ${where} ORDER BY sa.created_at DESC, sa.id DESC LIMIT $${params.length}`,
+    params,
+  ];
+}
+
+/** Rows an export reads per FETCH: enough to keep a round trip per ~100 KB of output, few enough to hold little. */
+const EXPORT_BATCH_ROWS = 1000;
+
+/** Associations by provider: exact, one pass over the table or one of its indexes. */
+export const COUNT_BY_PROVIDER_SQL =
+  'SELECT provider, count(*)::integer AS count FROM social_associations GROUP BY provider ORDER BY provider';
+
 /** Every query on `social_associations`. */
 @Injectable()
 export class SocialAssociationsRepository {
-  constructor(private readonly prepared: PreparedStatements) {}
+  constructor(
+    private readonly prepared: PreparedStatements,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
 
   /** The user's associations, oldest first; null when the user does not exist. */
   async listForUser(userId: number, onlyPublic: boolean): Promise<AssociationRow[] | null> {
@@ -106,6 +208,52 @@ export class SocialAssociationsRepository {
   async listOwn(userId: number): Promise<AssociationRow[]> {
     const { rows } = await this.prepared.query<AssociationSqlRow>('sa_list_own', LIST_OWN_SQL, [userId]);
     return rows.map(fromSql);
+  }
+
+  /** A page of the admin search, newest first: `limit` rows after `after` (or from the newest). */
+  async search(filter: AssociationFilter, limit: number, after?: SearchPosition): Promise<SearchedAssociationRow[]> {
+    const [sql, params] = searchSql(filter, limit, after);
+    const rows: SearchedAssociationSqlRow[] = await this.dataSource.query(sql, params);
+    return rows.map(fromSearchSql);
+  }
+
+  /**
+   * Every row the filter matches, newest first, in batches, all from one snapshot
+   * (a REPEATABLE READ, READ ONLY transaction reading through a cursor): rows
+   * changed while the export runs are seen as they were when it started. It holds
+   * one pooled connection until the caller stops iterating (or breaks off: the
+   * transaction is then rolled back and the connection released).
+   */
+  async *exportBatches(filter: AssociationFilter): AsyncGenerator<SearchedAssociationRow[]> {
+    const params: unknown[] = [];
+    const where = searchConditions(filter, params);
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.query('START TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await runner.query(
+        `DECLARE association_export NO SCROLL CURSOR FOR
+           SELECT ${SEARCH_COLUMNS} FROM social_associations sa ${where} ORDER BY sa.created_at DESC, sa.id DESC`,
+        params,
+      );
+      for (;;) {
+        const rows = (await runner.query(
+          `FETCH ${EXPORT_BATCH_ROWS} FROM association_export`,
+        )) as SearchedAssociationSqlRow[];
+        if (rows.length === 0) break;
+        yield rows.map(fromSearchSql);
+        if (rows.length < EXPORT_BATCH_ROWS) break;
+      }
+    } finally {
+      // Read only: nothing to commit, and a rollback also ends a transaction an error left open.
+      await runner.query('ROLLBACK').catch(() => undefined);
+      await runner.release();
+    }
+  }
+
+  /** How many associations each provider has (providers with none are absent). */
+  async countByProvider(): Promise<{ provider: string; count: number }[]> {
+    return this.dataSource.query(COUNT_BY_PROVIDER_SQL);
   }
 
   async findByIdentity(provider: string, extId: string): Promise<AssociationRow | null> {

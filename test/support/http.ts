@@ -36,6 +36,7 @@ export async function request(
   const text = await response.text();
   // Every response must be one that openapi.json describes (test/support/openapi-contract.ts).
   assertResponseMatchesContract(method, path, { status: response.status, headers: response.headers, text });
-  const isJson = /json/.test(response.headers.get('content-type') ?? '');
+  // application/json and application/problem+json; not application/x-ndjson (its text is asserted line by line).
+  const isJson = /^application\/(?:[\w.-]+\+)?json(?:;|$)/.test(response.headers.get('content-type') ?? '');
   return { status: response.status, headers: response.headers, text, body: isJson && text ? JSON.parse(text) : text };
 }

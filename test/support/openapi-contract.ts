@@ -146,6 +146,7 @@ class OpenApiContract {
     }
     const schema = content[mediaType].schema;
     if (schema === undefined) return [];
+    if (mediaType === 'application/x-ndjson') return this.checkLines(response.text, schema, [...key, mediaType]);
     if (!/^application\/(?:.+\+)?json$/.test(mediaType)) return [`cannot validate a ${mediaType} body`];
     let body: unknown;
     try {
@@ -158,6 +159,29 @@ class OpenApiContract {
     return (validate.errors ?? []).map(
       (error) => `body${error.instancePath} ${error.message ?? 'is invalid'} ${JSON.stringify(error.params)}`,
     );
+  }
+
+  /** NDJSON: the schema is each line's; every line must be JSON matching it, and end with a newline. */
+  private checkLines(text: string, schema: Json, key: string[]): string[] {
+    if (text === '') return [];
+    if (!text.endsWith('\n')) return ['the NDJSON body does not end with a newline'];
+    const validate = this.validator(key.join(' '), schema);
+    const lines = text.slice(0, -1).split('\n');
+    for (const [index, line] of lines.entries()) {
+      let item: unknown;
+      try {
+        item = JSON.parse(line);
+      } catch {
+        return [`line ${index + 1} is not JSON`];
+      }
+      if (!validate(item)) {
+        return (validate.errors ?? []).map(
+          (error) =>
+            `line ${index + 1}${error.instancePath} ${error.message ?? 'is invalid'} ${JSON.stringify(error.params)}`,
+        );
+      }
+    }
+    return [];
   }
 
   private validator(key: string, schema: Json): ValidateFunction {

@@ -9,6 +9,9 @@ import type {
   CheckReadinessData,
   CheckReadinessErrors,
   CheckReadinessResponses,
+  CountSocialAssociationsData,
+  CountSocialAssociationsErrors,
+  CountSocialAssociationsResponses,
   CreateSocialAssociationData,
   CreateSocialAssociationErrors,
   CreateSocialAssociationResponses,
@@ -18,6 +21,9 @@ import type {
   DeleteSocialAssociationData,
   DeleteSocialAssociationErrors,
   DeleteSocialAssociationResponses,
+  ExportSocialAssociationsData,
+  ExportSocialAssociationsErrors,
+  ExportSocialAssociationsResponses,
   GetCurrentUserData,
   GetCurrentUserErrors,
   GetCurrentUserResponses,
@@ -30,6 +36,9 @@ import type {
   ListUserSocialAssociationsData,
   ListUserSocialAssociationsErrors,
   ListUserSocialAssociationsResponses,
+  SearchSocialAssociationsData,
+  SearchSocialAssociationsErrors,
+  SearchSocialAssociationsResponses,
   SignupUserData,
   SignupUserErrors,
   SignupUserResponses,
@@ -170,6 +179,53 @@ export const createUserSocialAssociation = <ThrowOnError extends boolean = false
       'Content-Type': 'application/json',
       ...options.headers,
     },
+  });
+
+/**
+ * Search every social association
+ *
+ * Auth: admin. Every association across users, newest first (by when it was linked), a page at a time.
+ * Filters combine: `provider`, `user_id`, `ext_id` (exact), `ext_id_prefix`, and the window [`created_since`, `created_until`). Page with `limit` (1-200) and the `next` cursor.
+ */
+export const searchSocialAssociations = <ThrowOnError extends boolean = false>(
+  options?: Options<SearchSocialAssociationsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<SearchSocialAssociationsResponses, SearchSocialAssociationsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v2/social-associations/',
+    ...options,
+  });
+
+/**
+ * Count the social associations, by provider
+ *
+ * Auth: admin. Exact counts, taken at most 5 seconds before the answer (callers within those seconds share one count).
+ */
+export const countSocialAssociations = <ThrowOnError extends boolean = false>(
+  options?: Options<CountSocialAssociationsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<CountSocialAssociationsResponses, CountSocialAssociationsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v2/social-associations/stats/',
+    ...options,
+  });
+
+/**
+ * Export social associations as NDJSON
+ *
+ * Auth: admin. Every association the filters match, newest first, one JSON object (a `UserExternalProviderWithDate`) a line,
+ * all read from one snapshot of the database, streamed at the pace the client reads.
+ * Filters combine: `provider`, `user_id`, `ext_id` (exact), `ext_id_prefix`, and the window [`created_since`, `created_until`). No pages: `limit` and `cursor` are not parameters here.
+ * At most 2 exports run at once (429 past that); a client that stops reading for 30 s is disconnected.
+ * The output imports back unchanged with the operator CLI (`associations:import`).
+ */
+export const exportSocialAssociations = <ThrowOnError extends boolean = false>(
+  options?: Options<ExportSocialAssociationsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ExportSocialAssociationsResponses, ExportSocialAssociationsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v2/social-associations/export/',
+    ...options,
   });
 
 /**

@@ -185,6 +185,69 @@ export type DeleteSocialAssociationRequest = {
   user_id?: number;
 };
 
+/**
+ * A social association, with when it was linked (admin search and export).
+ */
+export type UserExternalProviderWithDate = {
+  /**
+   * The user the identity belongs to
+   */
+  user_id: number;
+  /**
+   * Lowercase slug of the provider, e.g. facebook, google, linkedin, twitter, keycloak, azure-ad, github, apple, external. Operators may restrict the set.
+   */
+  provider: string;
+  /**
+   * The user's id at the provider (always a string in responses)
+   */
+  ext_id: string;
+  /**
+   * Absolute http(s) URL of the public profile; not allowed for provider `external`
+   */
+  profile_url: string | null;
+  /**
+   * Free-form JSON (provider `external` only). Left out for callers who are neither the user nor an admin.
+   */
+  metadata?: {
+    [key: string]: unknown;
+  } | null;
+  /**
+   * Shown to anyone who lists the user’s associations
+   */
+  show_in_profile: boolean;
+  /**
+   * When the identity was linked: UTC, microsecond precision
+   */
+  created_at: string;
+};
+
+/**
+ * A page of social associations, newest first.
+ */
+export type UserExternalProviderPage = {
+  results: Array<UserExternalProviderWithDate>;
+  /**
+   * Pass as `cursor` for the next (older) page, with the same filters; null on the last page
+   */
+  next: string | null;
+};
+
+/**
+ * How many associations there are, by provider.
+ */
+export type SocialAssociationStats = {
+  /**
+   * Every association
+   */
+  total: number;
+  /**
+   * Associations per provider; providers with none are left out
+   */
+  by_provider: {
+    [key: string]: number;
+  };
+};
+
 export type AuditAction = 'social_association.created' | 'social_association.deleted';
 
 /**
@@ -640,6 +703,201 @@ export type CreateUserSocialAssociationResponses = {
 
 export type CreateUserSocialAssociationResponse =
   CreateUserSocialAssociationResponses[keyof CreateUserSocialAssociationResponses];
+
+export type SearchSocialAssociationsData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * Only identities of this provider
+     */
+    provider?: string;
+    /**
+     * Only this user's identities
+     */
+    user_id?: number;
+    /**
+     * Only identities with exactly this id
+     */
+    ext_id?: string;
+    /**
+     * Only identities whose id starts with this text (code point by code point, case-sensitive)
+     */
+    ext_id_prefix?: string;
+    /**
+     * Only identities linked at or after this instant (ISO-8601 with a time zone)
+     */
+    created_since?: string;
+    /**
+     * Only identities linked before this instant (ISO-8601 with a time zone)
+     */
+    created_until?: string;
+    /**
+     * Page size
+     */
+    limit?: number;
+    /**
+     * `next` of the previous page (opaque); ask it with the same filters
+     */
+    cursor?: string;
+  };
+  url: '/api/v2/social-associations/';
+};
+
+export type SearchSocialAssociationsErrors = {
+  /**
+   * A malformed filter, `limit` or `cursor`, `created_until` not after `created_since`, or an unknown query parameter
+   */
+  400: ProblemDetails;
+  /**
+   * No token, or a token that fails any check
+   */
+  401: ProblemDetails;
+  /**
+   * The caller is not an admin
+   */
+  403: ProblemDetails;
+  /**
+   * The caller exceeded the rate limit (when one is configured); `Retry-After` says when to retry
+   */
+  429: ProblemDetails;
+  /**
+   * An unexpected error; the body carries the request id and never a stack trace
+   */
+  500: ProblemDetails;
+  /**
+   * A dependency (the database, the JWKS endpoint) cannot be reached; retry later
+   */
+  503: ProblemDetails;
+};
+
+export type SearchSocialAssociationsError = SearchSocialAssociationsErrors[keyof SearchSocialAssociationsErrors];
+
+export type SearchSocialAssociationsResponses = {
+  /**
+   * A page of associations, newest first
+   */
+  200: UserExternalProviderPage;
+};
+
+export type SearchSocialAssociationsResponse =
+  SearchSocialAssociationsResponses[keyof SearchSocialAssociationsResponses];
+
+export type CountSocialAssociationsData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/api/v2/social-associations/stats/';
+};
+
+export type CountSocialAssociationsErrors = {
+  /**
+   * An unknown query parameter
+   */
+  400: ProblemDetails;
+  /**
+   * No token, or a token that fails any check
+   */
+  401: ProblemDetails;
+  /**
+   * The caller is not an admin
+   */
+  403: ProblemDetails;
+  /**
+   * The caller exceeded the rate limit (when one is configured); `Retry-After` says when to retry
+   */
+  429: ProblemDetails;
+  /**
+   * An unexpected error; the body carries the request id and never a stack trace
+   */
+  500: ProblemDetails;
+  /**
+   * A dependency (the database, the JWKS endpoint) cannot be reached; retry later
+   */
+  503: ProblemDetails;
+};
+
+export type CountSocialAssociationsError = CountSocialAssociationsErrors[keyof CountSocialAssociationsErrors];
+
+export type CountSocialAssociationsResponses = {
+  /**
+   * The counts
+   */
+  200: SocialAssociationStats;
+};
+
+export type CountSocialAssociationsResponse = CountSocialAssociationsResponses[keyof CountSocialAssociationsResponses];
+
+export type ExportSocialAssociationsData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * Only identities of this provider
+     */
+    provider?: string;
+    /**
+     * Only this user's identities
+     */
+    user_id?: number;
+    /**
+     * Only identities with exactly this id
+     */
+    ext_id?: string;
+    /**
+     * Only identities whose id starts with this text (code point by code point, case-sensitive)
+     */
+    ext_id_prefix?: string;
+    /**
+     * Only identities linked at or after this instant (ISO-8601 with a time zone)
+     */
+    created_since?: string;
+    /**
+     * Only identities linked before this instant (ISO-8601 with a time zone)
+     */
+    created_until?: string;
+  };
+  url: '/api/v2/social-associations/export/';
+};
+
+export type ExportSocialAssociationsErrors = {
+  /**
+   * A malformed filter, `created_until` not after `created_since`, or an unknown query parameter
+   */
+  400: ProblemDetails;
+  /**
+   * No token, or a token that fails any check
+   */
+  401: ProblemDetails;
+  /**
+   * The caller is not an admin
+   */
+  403: ProblemDetails;
+  /**
+   * Two exports are running already
+   */
+  429: ProblemDetails;
+  /**
+   * An unexpected error; the body carries the request id and never a stack trace
+   */
+  500: ProblemDetails;
+  /**
+   * A dependency (the database, the JWKS endpoint) cannot be reached; retry later
+   */
+  503: ProblemDetails;
+};
+
+export type ExportSocialAssociationsError = ExportSocialAssociationsErrors[keyof ExportSocialAssociationsErrors];
+
+export type ExportSocialAssociationsResponses = {
+  /**
+   * NDJSON: one association per line, each a UserExternalProviderWithDate (the schema is a line’s), newest first
+   */
+  200: UserExternalProviderWithDate;
+};
+
+export type ExportSocialAssociationsResponse =
+  ExportSocialAssociationsResponses[keyof ExportSocialAssociationsResponses];
 
 export type ListSocialAssociationAuditEventsData = {
   body?: never;

@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTestApp, TestApp } from '../support/create-test-app';
+import { factories } from '../support/factories';
+import { request } from '../support/http';
+import { expectProblem } from '../support/problem';
+import { seedAssociations } from '../support/seed-associations';
+import { tokenFor } from '../support/tokens';
+
+const EXPORT = '/api/v2/social-associations/export/';
+
+/**
+ * Exports running alongside other work, on a PostgreSQL server: the embedded
+ * engine runs one connection's transaction at a time, so there an export has the
+ * database to itself while it streams.
+ */
+describe('GET /api/v2/social-associations/export/ alongside other connections (PostgreSQL)', () => {
+  let t: TestApp;
+  let f: ReturnType<typeof factories>;
+  beforeAll(async () => {
+    t = await createTestApp();
+    f = factories(t);
+  });
+  afterAll(() => t.close());
+
+  let admin: string;
+  beforeEach(async () => {
+    await t.reset();
+    admin = tokenFor((await f.makeAdmin()).id);
+  });
+
+  it('one snapshot: rows deleted and added while it streams are not in it, it has exactly the rows of its start', async () => {
+    const user = await f.makeUser();
+    await seedAssociations(t, user.id, 10_000);
+
+    const response = await fetch(`${t.baseUrl}${EXPORT}`, {
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = decoder.decode((await reader.read()).value, { stream: true });
+
+    // Mid-export, from another connection: half the rows gone, new ones added, and committed.
+    await t.dataSource.query(
+      `DELETE FROM social_associations WHERE ext_id LIKE 'e-%' AND right(ext_id, 1) IN ('1', '3', '5', '7', '9')`,
+    );
+    await t.dataSource.query(
+      `INSERT INTO social_associations (user_id, provider, ext_id) SELECT $1, 'github', 'new-' || n FROM generate_series(1, 100) n`,
+      [user.id],
+    );
+    expect(Number((await t.dataSource.query('SELECT count(*) AS n FROM social_associations'))[0].n)).toBe(5_100);
+
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    const ids = text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => (JSON.parse(line) as { ext_id: string }).ext_id);
+    expect(ids).toHaveLength(10_000);
+    expect(new Set(ids)).toEqual(new Set(Array.from({ length: 10_000 }, (_, i) => `e-${i + 1}`)));
+  });
+
+  it('429 too_many_concurrent_requests while two exports run; the third is accepted once one ends', async () => {
+    const user = await f.makeUser();
+    await seedAssociations(t, user.id, 20_000);
+    const running = await Promise.all(
+      [0, 1].map(async () => {
+        const controller = new AbortController();
+        const response = await fetch(`${t.baseUrl}${EXPORT}`, {
+          headers: { authorization: `Bearer ${admin}` },
+          signal: controller.signal,
+        });
+        // Read nothing more: the export stays open, waiting for this client.
+        return { controller, response };
+      }),
+    );
+    expect(running.map(({ response }) => response.status)).toEqual([200, 200]);
+    const refused = await request(t.baseUrl, 'GET', EXPORT, { token: admin });
+    expectProblem(refused, 429, { code: 'too_many_concurrent_requests' });
+
+    running[0].controller.abort();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const accepted = await request(t.baseUrl, 'GET', `${EXPORT}?ext_id=e-1`, { token: admin });
+    expect(accepted.status, accepted.text).toBe(200);
+    running[1].controller.abort();
+  });
+});
