@@ -1,11 +1,12 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { DOCS_PATH } from '../common/http/security-headers';
 import { BEARER_SCHEME, problemExamples, RESPONSE_HEADERS } from './api-responses';
 
-/** Interactive documentation (Swagger UI). */
-export const OPENAPI_UI_PATH = 'api/docs';
-/** The document itself; identical to openapi.json in the repository. */
-export const OPENAPI_JSON_PATH = 'api/docs-json';
+/** Interactive documentation (Swagger UI): DOCS_PATH, whose Content-Security-Policy suits it. */
+export const OPENAPI_UI_PATH = DOCS_PATH.replace(/^\//, '');
+/** The document itself; identical to openapi.json in the repository (under DOCS_PATH too). */
+export const OPENAPI_JSON_PATH = `${OPENAPI_UI_PATH}-json`;
 
 export const OPENAPI_TAGS = {
   socialAssociations: 'social-associations',

@@ -1,17 +1,12 @@
 import type { ApiPropertyOptions, SchemaObject } from '@nestjs/swagger';
 import { PROVIDER_SLUG } from '../common/validation/decorators';
-import { MAX_ID } from '../common/validation/ids';
+import { ID_SCHEMA } from '../common/validation/ids';
 
 /**
  * Schemas of the fields that several DTOs and parameters share, written from the
  * same constants the validators use.
  */
-export const OPENAPI_ID = {
-  type: 'integer',
-  format: 'int32',
-  minimum: 1,
-  maximum: MAX_ID,
-} as const satisfies ApiPropertyOptions;
+export const OPENAPI_ID = ID_SCHEMA satisfies ApiPropertyOptions;
 
 export const OPENAPI_USER_ID = { ...OPENAPI_ID, example: 7 } as const satisfies ApiPropertyOptions;
 
