@@ -8,6 +8,15 @@ import { ID_SCHEMA } from '../common/validation/ids';
  */
 export const OPENAPI_ID = ID_SCHEMA satisfies ApiPropertyOptions;
 
+/**
+ * A field schema without its example, for optional query parameters: Swagger UI
+ * pre-fills a parameter's example, and a pre-filled filter changes what the request means.
+ */
+export function withoutExample<T extends { example?: unknown }>(schema: T): Omit<T, 'example'> {
+  const { example: _example, ...rest } = schema;
+  return rest;
+}
+
 export const OPENAPI_USER_ID = { ...OPENAPI_ID, example: 7 } as const satisfies ApiPropertyOptions;
 
 export const OPENAPI_PROVIDER = {

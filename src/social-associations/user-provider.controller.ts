@@ -11,6 +11,7 @@ import {
 import { Caller } from '../auth/caller';
 import { CurrentUser, OptionalAuth, RequestId, SelfOrAdmin } from '../auth/decorators';
 import { IdParamDto } from '../common/validation/id-param.dto';
+import { CreateBodyUserSocialAssociationDto } from './dto/create-body-user-social-association.dto';
 import { CreateSocialAssociationDto } from './dto/create-social-association.dto';
 import { DeleteSocialAssociationDto } from './dto/delete-social-association.dto';
 import { DeleteTarget } from './dto/delete-target.decorator';
@@ -48,7 +49,7 @@ export class UserProviderController {
     summary: 'Create a social association (user in the body)',
     description: 'Auth: self or admin. The user comes from the body `user_id`, which is required here.',
   })
-  @ApiBody({ type: CreateSocialAssociationDto, examples: CREATE_EXAMPLES })
+  @ApiBody({ type: CreateBodyUserSocialAssociationDto, examples: CREATE_EXAMPLES })
   @ApiCreatedResponse({ type: UserExternalProviderDto, description: 'The new association' })
   @ApiProblemResponses({
     400: {
@@ -59,7 +60,7 @@ export class UserProviderController {
     ...CREATE_PROBLEMS,
   })
   createSocialAssociation(
-    @Body() input: CreateSocialAssociationDto,
+    @Body() input: CreateBodyUserSocialAssociationDto,
     @CurrentUser() caller: Caller,
     @RequestId() requestId: string,
   ): Promise<UserExternalProviderDto> {

@@ -8,7 +8,7 @@ import {
   OPENAPI_USER_ID,
 } from '../../openapi/schemas';
 
-/** Body of POST /api/v2/user/{id}/provider/ and POST /api/v2/user/provider/. */
+/** Body of POST /api/v2/user/{id}/provider/ (and of the CLI's associations:create). */
 @ApiSchema({
   name: 'CreateSocialAssociationRequest',
   description: 'A new social association. Unknown fields are a 400.',
@@ -22,12 +22,8 @@ export class CreateSocialAssociationDto {
   @IsProviderSlug()
   provider!: string;
 
-  /** Required on POST /user/provider/; on the path route it must equal the path id. */
-  @ApiPropertyOptional({
-    ...OPENAPI_USER_ID,
-    description:
-      'The user to link: required on `POST /api/v2/user/provider/`; on the path route it must equal the path id.',
-  })
+  /** Sent by the official client; must equal the path id. */
+  @ApiPropertyOptional({ ...OPENAPI_USER_ID, description: 'Sent by the official client; must equal the path id' })
   @IsOmittable()
   @IsId('user_id')
   user_id?: number;

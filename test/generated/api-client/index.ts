@@ -37,6 +37,7 @@ export type {
   CreateUserSocialAssociationData,
   CreateUserSocialAssociationError,
   CreateUserSocialAssociationErrors,
+  CreateUserSocialAssociationRequest,
   CreateUserSocialAssociationResponse,
   CreateUserSocialAssociationResponses,
   DeleteSocialAssociationData,

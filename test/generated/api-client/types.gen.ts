@@ -104,9 +104,9 @@ export type User = {
 };
 
 /**
- * A new social association. Unknown fields are a 400.
+ * A new social association of the user `user_id`. Unknown fields are a 400.
  */
-export type CreateSocialAssociationRequest = {
+export type CreateUserSocialAssociationRequest = {
   /**
    * The user's id at the provider: 1 to 255 characters without control characters, without Unicode format characters (bidi controls such as U+202E, zero-width characters, the BOM) and without leading or trailing whitespace; stored exactly as given (no Unicode normalization: NFC and NFD spellings are two ids). A JSON number (non-negative safe integer) is accepted and stored as its decimal string.
    */
@@ -115,10 +115,6 @@ export type CreateSocialAssociationRequest = {
    * Lowercase slug of the provider, e.g. facebook, google, linkedin, twitter, keycloak, azure-ad, github, apple, external. Operators may restrict the set.
    */
   provider: string;
-  /**
-   * The user to link: required on `POST /api/v2/user/provider/`; on the path route it must equal the path id.
-   */
-  user_id?: number;
   /**
    * Absolute http(s) URL of the public profile; not allowed for provider `external`
    */
@@ -133,6 +129,10 @@ export type CreateSocialAssociationRequest = {
    * Show the association to anyone who lists the user’s associations; must not be true for `external`
    */
   show_in_profile?: boolean;
+  /**
+   * The user to link
+   */
+  user_id: number;
 };
 
 /**
@@ -165,6 +165,38 @@ export type UserExternalProvider = {
    * Shown to anyone who lists the user’s associations
    */
   show_in_profile: boolean;
+};
+
+/**
+ * A new social association. Unknown fields are a 400.
+ */
+export type CreateSocialAssociationRequest = {
+  /**
+   * The user's id at the provider: 1 to 255 characters without control characters, without Unicode format characters (bidi controls such as U+202E, zero-width characters, the BOM) and without leading or trailing whitespace; stored exactly as given (no Unicode normalization: NFC and NFD spellings are two ids). A JSON number (non-negative safe integer) is accepted and stored as its decimal string.
+   */
+  ext_id: string | number;
+  /**
+   * Lowercase slug of the provider, e.g. facebook, google, linkedin, twitter, keycloak, azure-ad, github, apple, external. Operators may restrict the set.
+   */
+  provider: string;
+  /**
+   * Sent by the official client; must equal the path id
+   */
+  user_id?: number;
+  /**
+   * Absolute http(s) URL of the public profile; not allowed for provider `external`
+   */
+  profile_url?: string | null;
+  /**
+   * Free-form JSON object, at most 16 KiB serialized; only allowed when provider is `external`
+   */
+  metadata?: {
+    [key: string]: unknown;
+  } | null;
+  /**
+   * Show the association to anyone who lists the user’s associations; must not be true for `external`
+   */
+  show_in_profile?: boolean;
 };
 
 /**
@@ -387,7 +419,7 @@ export type ListSocialAssociationsResponses = {
 export type ListSocialAssociationsResponse = ListSocialAssociationsResponses[keyof ListSocialAssociationsResponses];
 
 export type CreateSocialAssociationData = {
-  body: CreateSocialAssociationRequest;
+  body: CreateUserSocialAssociationRequest;
   path?: never;
   query?: never;
   url: '/api/v2/user/provider/';
