@@ -1,4 +1,4 @@
-import { applyDecorators } from '@nestjs/common';
+import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { ApiExtraModels, ApiResponse, ApiSecurity, ExampleObject, getSchemaPath, HeaderObject } from '@nestjs/swagger';
 import { STATUS_CODES } from 'node:http';
 import { ProblemDetailsDto } from './problem-details.dto';
@@ -8,6 +8,14 @@ export const BEARER_SCHEME = 'bearer';
 
 /** A bearer token is required (what JwtAuthGuard enforces on routes that are not @Public() or @OptionalAuth()). */
 export const ApiAuth = (): MethodDecorator & ClassDecorator => ApiSecurity(BEARER_SCHEME);
+
+/**
+ * No token is needed (@Public()): `security: []`, said rather than left out, so that
+ * neither a reader nor a linter takes the route for one whose security was forgotten.
+ * (The metadata key is @nestjs/swagger's DECORATORS.API_SECURITY, which it does not
+ * export; it keeps an empty list only on a controller class, where @Public() is used.)
+ */
+export const ApiNoAuth = (): MethodDecorator & ClassDecorator => SetMetadata('swagger/apiSecurity', []);
 
 /** A bearer token is optional (@OptionalAuth()): anonymous callers are let through. */
 export const ApiOptionalAuth = (): MethodDecorator & ClassDecorator =>

@@ -57,7 +57,24 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
     operationIdFactory: (_controllerKey, methodKey) => methodKey,
   });
   document.components = { ...document.components, examples: problemExamples(), headers: RESPONSE_HEADERS };
-  return withContractPaths(closeRequestBodies(document));
+  return withContractPaths(closeRequestBodies(assertAccessDocumented(document)));
+}
+
+/**
+ * Every operation states its security, which only the access decorators write
+ * (@Public(), @OptionalAuth(), @Authenticated(), @SelfOrAdmin(), @AdminOnly()):
+ * a route without one would be documented as open while JwtAuthGuard keeps it closed.
+ */
+function assertAccessDocumented(document: OpenAPIObject): OpenAPIObject {
+  const undocumented = Object.entries(document.paths).flatMap(([path, item]) =>
+    (['get', 'post', 'put', 'patch', 'delete'] as const)
+      .filter((method) => item[method] && item[method].security === undefined)
+      .map((method) => `${method.toUpperCase()} ${path}`),
+  );
+  if (undocumented.length > 0) {
+    throw new Error(`These routes have no access decorator (e.g. @Authenticated()): ${undocumented.join(', ')}`);
+  }
+  return document;
 }
 
 /** Serves Swagger UI at /api/docs and the document at /api/docs-json. */

@@ -489,13 +489,13 @@ export type DeleteSocialAssociationData = {
   };
   query?: {
     /**
-     * Instead of the body `ext_id`
-     */
-    ext_id?: string;
-    /**
      * Instead of the body `provider`
      */
     provider?: string;
+    /**
+     * Instead of the body `ext_id`
+     */
+    ext_id?: string;
   };
   url: '/api/v2/user/{id}/provider/';
 };
