@@ -7,7 +7,7 @@ import { isUniqueViolation } from '../database/database-errors';
 import { TransactionRunner } from '../database/transactions';
 import { UsersRepository } from '../users/users.repository';
 import { CreateBodyUserSocialAssociationDto } from './dto/create-body-user-social-association.dto';
-import { CreateSocialAssociationDto } from './dto/create-social-association.dto';
+import { CreateSocialAssociationDto, MAX_METADATA_BYTES } from './dto/create-social-association.dto';
 import { DeleteSocialAssociationDto } from './dto/delete-social-association.dto';
 import { ListSocialAssociationsQueryDto } from './dto/list-social-associations.query.dto';
 import { UserExternalProviderDto } from './dto/user-external-provider.dto';
@@ -16,7 +16,6 @@ import { AssociationRow, SocialAssociationsRepository } from './social-associati
 
 /** The provider whose identities carry free-form metadata instead of a public profile. */
 export const EXTERNAL_PROVIDER = 'external';
-const MAX_METADATA_BYTES = 16 * 1024;
 
 /** Who is acting: an authenticated caller, or the operator CLI (null). */
 export type Actor = Caller | null;

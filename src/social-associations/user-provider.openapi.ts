@@ -8,8 +8,8 @@ import {
   ApiQuery,
 } from '@nestjs/swagger';
 import { ApiProblemResponses } from '../openapi/api-responses';
-import { CREATE_EXAMPLES, DELETE_EXAMPLES } from '../openapi/examples';
-import { OPENAPI_EXT_ID, OPENAPI_PROVIDER } from '../openapi/schemas';
+import { CREATE_BODY_USER_EXAMPLES, CREATE_EXAMPLES, DELETE_EXAMPLES } from '../openapi/examples';
+import { OPENAPI_EXT_ID, OPENAPI_PROVIDER, withoutExample } from '../openapi/schemas';
 import { CreateBodyUserSocialAssociationDto } from './dto/create-body-user-social-association.dto';
 import { CreateSocialAssociationDto } from './dto/create-social-association.dto';
 import { DeleteSocialAssociationDto } from './dto/delete-social-association.dto';
@@ -24,7 +24,7 @@ import { UserExternalProviderDto } from './dto/user-external-provider.dto';
 const CREATE_PROBLEMS: Parameters<typeof ApiProblemResponses>[0] = {
   401: 'No token, or a token that fails any check',
   403: 'The caller is neither that user nor an admin (also when that user does not exist)',
-  404: { description: 'The user does not exist (admin callers)', examples: ['user_not_found'] },
+  404: { description: 'The user does not exist (admin callers)', examples: ['not_found'] },
   409: {
     description:
       '`(provider, ext_id)` is already linked, to this or another user; or the user already holds `MAX_ASSOCIATIONS_PER_USER` associations (100 by default)',
@@ -41,13 +41,13 @@ export const ApiCreateSocialAssociation = () =>
       summary: 'Create a social association (user in the body)',
       description: 'Auth: self or admin. The user comes from the body `user_id`, which is required here.',
     }),
-    ApiBody({ type: CreateBodyUserSocialAssociationDto, examples: CREATE_EXAMPLES }),
+    ApiBody({ type: CreateBodyUserSocialAssociationDto, examples: CREATE_BODY_USER_EXAMPLES }),
     ApiCreatedResponse({ type: UserExternalProviderDto, description: 'The new association' }),
     ApiProblemResponses({
       400: {
         description:
           'Malformed body, `user_id` missing, a provider the operator does not allow, or a field rule violated',
-        examples: ['invalid_field', 'unknown_field'],
+        examples: ['invalid', 'unknown_field'],
       },
       ...CREATE_PROBLEMS,
     }),
@@ -66,7 +66,7 @@ export const ApiCreateUserSocialAssociation = () =>
       400: {
         description:
           'Malformed id or body, `user_id` in the body differs from the path id, a provider the operator does not allow, or a field rule violated',
-        examples: ['invalid_field', 'invalid_id', 'user_id_mismatch', 'unknown_field'],
+        examples: ['invalid', 'invalid.id', 'user_id_mismatch', 'unknown_field'],
       },
       ...CREATE_PROBLEMS,
     }),
@@ -89,7 +89,7 @@ export const ApiListSocialAssociations = () =>
       400: 'Malformed query, an unknown query parameter, `user_id` together with `provider`/`ext_id`, or only one of `provider` and `ext_id`',
       401: 'A token that fails any check; anonymous callers without `user_id`, or resolving an identity',
       403: 'Resolving an identity without the admin role',
-      404: { description: 'The user does not exist', examples: ['user_not_found'] },
+      404: { description: 'The user does not exist', examples: ['not_found'] },
     }),
   );
 
@@ -103,9 +103,9 @@ export const ApiListUserSocialAssociations = () =>
     }),
     ApiOkResponse({ type: [UserExternalProviderDto], description: 'The associations, oldest first' }),
     ApiProblemResponses({
-      400: { description: 'Malformed id', examples: ['invalid_id'] },
+      400: { description: 'Malformed id', examples: ['invalid.id'] },
       401: 'A token that fails any check (anonymous callers are let through)',
-      404: { description: 'The user does not exist', examples: ['user_not_found'] },
+      404: { description: 'The user does not exist', examples: ['not_found'] },
     }),
   );
 
@@ -124,13 +124,19 @@ export const ApiDeleteSocialAssociation = () =>
     ApiQuery({
       name: 'provider',
       required: false,
-      schema: { type: OPENAPI_PROVIDER.type, pattern: OPENAPI_PROVIDER.pattern, example: OPENAPI_PROVIDER.example },
+      // No example: Swagger UI would pre-fill it, and a body naming another provider would then be a 400.
+      schema: {
+        type: OPENAPI_PROVIDER.type,
+        minLength: OPENAPI_PROVIDER.minLength,
+        maxLength: OPENAPI_PROVIDER.maxLength,
+        pattern: OPENAPI_PROVIDER.pattern,
+      },
       description: 'Instead of the body `provider`',
     }),
     ApiQuery({
       name: 'ext_id',
       required: false,
-      schema: { type: OPENAPI_EXT_ID.type, minLength: OPENAPI_EXT_ID.minLength, maxLength: OPENAPI_EXT_ID.maxLength },
+      schema: withoutExample(OPENAPI_EXT_ID),
       description: 'Instead of the body `ext_id`',
     }),
     ApiNoContentResponse({ description: 'The association existed for that user and is gone (empty body)' }),
@@ -138,13 +144,13 @@ export const ApiDeleteSocialAssociation = () =>
       400: {
         description:
           'Malformed id, body or query; body and query name different associations; `user_id` in the body differs from the path id',
-        examples: ['invalid_field', 'invalid_id', 'user_id_mismatch'],
+        examples: ['invalid', 'invalid.id', 'user_id_mismatch'],
       },
       401: 'No token, or a token that fails any check',
       403: 'The caller is neither that user nor an admin (also when that user does not exist: no enumeration)',
       404: {
         description: 'The user does not exist (admin callers), or that user has no such association',
-        examples: ['association_not_found', 'user_not_found'],
+        examples: ['not_found.association', 'not_found'],
       },
       409: {
         description: 'A non-admin removes their last sign-in method while their account has no usable password',

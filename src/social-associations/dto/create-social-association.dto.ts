@@ -8,6 +8,9 @@ import {
   OPENAPI_USER_ID,
 } from '../../openapi/schemas';
 
+/** The most bytes `metadata` may take, serialized as JSON (UTF-8). */
+export const MAX_METADATA_BYTES = 16 * 1024;
+
 /** Body of POST /api/v2/user/{id}/provider/ (and of the CLI's associations:create). */
 @ApiSchema({
   name: 'CreateSocialAssociationRequest',
@@ -44,7 +47,11 @@ export class CreateSocialAssociationDto {
     type: 'object',
     additionalProperties: true,
     nullable: true,
-    description: 'Free-form JSON object, at most 16 KiB serialized; only allowed when provider is `external`',
+    // Implied by the size cap: n properties serialize to at least 6n bytes (`{"":0,"a":0,...}`).
+    maxProperties: Math.floor(MAX_METADATA_BYTES / 6),
+    ...({ 'x-max-json-bytes': MAX_METADATA_BYTES } as object),
+    description:
+      'Free-form JSON object, at most 16 KiB (16384 bytes) serialized as UTF-8 JSON (`x-max-json-bytes`, which JSON Schema cannot say; `maxProperties` follows from it); only allowed when provider is `external`',
     example: null,
   })
   @IsOptional()
