@@ -1,7 +1,7 @@
 import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { Caller } from './caller';
-import { ApiAuth, ApiOptionalAuth } from '../openapi/api-responses';
+import { ApiAuth, ApiNoAuth, ApiOptionalAuth } from '../openapi/api-responses';
 import { AdminGuard } from './admin.guard';
 import { SelfOrAdminGuard } from './self-or-admin.guard';
 
@@ -9,7 +9,11 @@ export const IS_PUBLIC = 'auth:public';
 export const IS_AUTH_OPTIONAL = 'auth:optional';
 
 /** Opens a route to anonymous callers (routes are closed by default). */
-export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC, true);
+export const Public = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(SetMetadata(IS_PUBLIC, true), ApiNoAuth());
+
+/** Any authenticated caller: what JwtAuthGuard enforces by default, said and documented. */
+export const Authenticated = (): MethodDecorator & ClassDecorator => ApiAuth();
 
 /** Authenticates when a token is sent, lets anonymous callers through otherwise. */
 export const OptionalAuth = (): MethodDecorator & ClassDecorator =>

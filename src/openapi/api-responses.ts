@@ -1,6 +1,15 @@
-import { applyDecorators } from '@nestjs/common';
-import { ApiExtraModels, ApiResponse, ApiSecurity, ExampleObject, getSchemaPath, HeaderObject } from '@nestjs/swagger';
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import {
+  ApiExtraModels,
+  ApiResponse,
+  ApiSecurity,
+  ExampleObject,
+  getSchemaPath,
+  HeaderObject,
+  OpenAPIObject,
+} from '@nestjs/swagger';
 import { STATUS_CODES } from 'node:http';
+import { MAX_ID } from '../common/validation/ids';
 import { ProblemDetailsDto } from './problem-details.dto';
 
 /** The security scheme of the document: `Authorization: Bearer <JWT>`. */
@@ -8,6 +17,14 @@ export const BEARER_SCHEME = 'bearer';
 
 /** A bearer token is required (what JwtAuthGuard enforces on routes that are not @Public() or @OptionalAuth()). */
 export const ApiAuth = (): MethodDecorator & ClassDecorator => ApiSecurity(BEARER_SCHEME);
+
+/**
+ * No token is needed (@Public()): `security: []`, said rather than left out, so that
+ * neither a reader nor a linter takes the route for one whose security was forgotten.
+ * (The metadata key is @nestjs/swagger's DECORATORS.API_SECURITY, which it does not
+ * export; it keeps an empty list only on a controller class, where @Public() is used.)
+ */
+export const ApiNoAuth = (): MethodDecorator & ClassDecorator => SetMetadata('swagger/apiSecurity', []);
 
 /** A bearer token is optional (@OptionalAuth()): anonymous callers are let through. */
 export const ApiOptionalAuth = (): MethodDecorator & ClassDecorator =>
@@ -26,15 +43,19 @@ interface ProblemExample {
 
 const EXAMPLE_REQUEST_ID = '4b0f2c1e-5a7d-4c39-9d1e-3f1b2a6c7d8e';
 
-/** Error examples, by name (`components.examples`); the first of each status is its default. */
+/**
+ * Error examples, by name (`components.examples`): the code they show, and after a
+ * dot what sets the example apart from another of that code. The first of each
+ * status is its default.
+ */
 const PROBLEM_EXAMPLES = {
-  invalid_field: {
+  invalid: {
     status: 400,
     code: 'invalid',
     field: 'ext_id',
     detail: 'ext_id must be a string of 1 to 255 characters without control characters, or a non-negative integer',
   },
-  invalid_id: {
+  'invalid.id': {
     status: 400,
     code: 'invalid',
     field: 'id',
@@ -58,8 +79,8 @@ const PROBLEM_EXAMPLES = {
     code: 'permission_denied',
     detail: 'You do not have permission to manage the social associations of this user',
   },
-  user_not_found: { status: 404, code: 'not_found', detail: 'User 7 does not exist' },
-  association_not_found: {
+  not_found: { status: 404, code: 'not_found', detail: 'User 7 does not exist' },
+  'not_found.association': {
     status: 404,
     code: 'not_found',
     detail: 'User 7 has no google association with this ext_id',
@@ -127,17 +148,71 @@ export function problemExamples(): Record<string, ExampleObject> {
   );
 }
 
+const RATE_LIMIT_WHEN =
+  'Sent when a rate limit is configured (`RATE_LIMIT_PER_MINUTE`) and the request reached the rate limiter: not on a 401 of authentication, a 413, a 415 or a 429';
+
 /** `components.headers` of the document. */
 export const RESPONSE_HEADERS: Record<string, HeaderObject> = {
   'X-Request-Id': {
-    description: 'The request id: also `request_id` in error bodies and in the log line',
-    schema: { type: 'string' },
+    description:
+      "The request id, on every response: the caller's own `X-Request-Id` when it is 1 to 64 of `A-Z a-z 0-9 . _ : -`, else a new UUID; also `request_id` in error bodies and in the log line",
+    schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$', maxLength: 64 },
   },
-  'WWW-Authenticate': { description: 'The authentication scheme: `Bearer`', schema: { type: 'string' } },
-  'Retry-After': { description: 'Seconds until the rate limit window ends', schema: { type: 'integer', minimum: 0 } },
+  'WWW-Authenticate': {
+    description: 'The authentication scheme: `Bearer`',
+    schema: { type: 'string', maxLength: 256 },
+  },
+  'Retry-After': {
+    description: 'Seconds until the rate limit window ends',
+    schema: { type: 'integer', format: 'int32', minimum: 0, maximum: 60 },
+  },
+  'X-RateLimit-Limit': {
+    description: `Requests allowed per caller and minute. ${RATE_LIMIT_WHEN}`,
+    schema: { type: 'integer', format: 'int32', minimum: 1, maximum: MAX_ID },
+  },
+  'X-RateLimit-Remaining': {
+    description: `Requests left in the current window. ${RATE_LIMIT_WHEN}`,
+    schema: { type: 'integer', format: 'int32', minimum: 0, maximum: MAX_ID },
+  },
+  'X-RateLimit-Reset': {
+    description: `Seconds until the current window ends. ${RATE_LIMIT_WHEN}`,
+    schema: { type: 'integer', format: 'int32', minimum: 0, maximum: 60 },
+  },
 };
 
 const headerRef = (name: keyof typeof RESPONSE_HEADERS) => ({ $ref: `#/components/headers/${name}` });
+
+/** Statuses answered before the rate limiter runs (body parsing) or by it (429): no X-RateLimit-* headers. */
+const BEFORE_RATE_LIMIT = new Set(['413', '415', '429']);
+
+/**
+ * Declares the headers every response carries: X-Request-Id always, and on the
+ * routes that are rate limited (those that document a 429) X-RateLimit-* on every
+ * response the limiter has seen.
+ */
+export function withResponseHeaders(document: OpenAPIObject): OpenAPIObject {
+  for (const item of Object.values(document.paths)) {
+    for (const operation of [item.get, item.post, item.put, item.patch, item.delete]) {
+      if (!operation) continue;
+      const rateLimited = '429' in operation.responses;
+      for (const [status, response] of Object.entries(operation.responses)) {
+        if (!response || '$ref' in response) continue;
+        response.headers = {
+          'X-Request-Id': headerRef('X-Request-Id'),
+          ...(rateLimited && !BEFORE_RATE_LIMIT.has(status)
+            ? {
+                'X-RateLimit-Limit': headerRef('X-RateLimit-Limit'),
+                'X-RateLimit-Remaining': headerRef('X-RateLimit-Remaining'),
+                'X-RateLimit-Reset': headerRef('X-RateLimit-Reset'),
+              }
+            : {}),
+          ...response.headers,
+        };
+      }
+    }
+  }
+  return document;
+}
 
 /** When a route answers with that status; optionally which examples show it (default: the first of that status). */
 export type ProblemResponse = string | { description: string; examples: ProblemExampleName[] };
@@ -159,7 +234,6 @@ function defaultExample(status: ProblemStatus): ProblemExampleName {
 
 function responseHeaders(status: ProblemStatus) {
   return {
-    'X-Request-Id': headerRef('X-Request-Id'),
     ...(status === 401 ? { 'WWW-Authenticate': headerRef('WWW-Authenticate') } : {}),
     ...(status === 429 ? { 'Retry-After': headerRef('Retry-After') } : {}),
   };

@@ -1,11 +1,12 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { BEARER_SCHEME, problemExamples, RESPONSE_HEADERS } from './api-responses';
+import { DOCS_PATH } from '../common/http/security-headers';
+import { BEARER_SCHEME, problemExamples, RESPONSE_HEADERS, withResponseHeaders } from './api-responses';
 
-/** Interactive documentation (Swagger UI). */
-export const OPENAPI_UI_PATH = 'api/docs';
-/** The document itself; identical to openapi.json in the repository. */
-export const OPENAPI_JSON_PATH = 'api/docs-json';
+/** Interactive documentation (Swagger UI): DOCS_PATH, whose Content-Security-Policy suits it. */
+export const OPENAPI_UI_PATH = DOCS_PATH.replace(/^\//, '');
+/** The document itself; identical to openapi.json in the repository (under DOCS_PATH too). */
+export const OPENAPI_JSON_PATH = `${OPENAPI_UI_PATH}-json`;
 
 export const OPENAPI_TAGS = {
   socialAssociations: 'social-associations',
@@ -21,8 +22,10 @@ for that API, including \`@selfcommunity/api-services\`, work unchanged.
 
 - Every route answers with and without its trailing slash.
 - Path ids are positive integers that fit a signed 32-bit column; anything else is a 400.
-- Authentication: \`Authorization: Bearer <JWT>\` (HS256, SelfCommunity's access tokens). A user's role is read
-  from the database, never from the token.
+- Authentication: \`Authorization: Bearer <JWT>\`, verified one of two ways, chosen by the deployment: SelfCommunity's
+  access tokens signed with a shared secret (HS256, the default), or an identity provider's tokens (Keycloak, Azure AD,
+  Auth0; RS256 or ES256) verified against its JWKS (\`JWKS_URI\`, with a required issuer and audience). Either way the
+  token names a user of this service, whose role is read from the database, never from the token.
 - Every error is \`application/problem+json\` (RFC 9457) with SelfCommunity's \`errors\` array and a \`request_id\`.
 `.trim();
 
@@ -36,13 +39,25 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setTitle('Social associations API')
     .setDescription(DESCRIPTION)
     .setVersion('2.0.0')
+    // Relative: the document is served by the deployment it describes, at whatever origin that is.
+    .addServer(
+      '/',
+      'This deployment (local, staging or production): the service that serves this document',
+      undefined,
+      {
+        'x-internal': false,
+      },
+    )
     .addBearerAuth(
       {
         type: 'http',
         scheme: 'bearer',
         bearerFormat: 'JWT',
-        description:
-          'A SelfCommunity access token: HS256, claims `user_id`, `token_type: "access"`, `jti`, `iat`, `exp`.',
+        description: [
+          'A JWT access token, checked as RFC8725 (JSON Web Token Best Current Practices) advises: one configured algorithm family, never `none`; `exp` and `iat` required, with a bounded lifetime; `iss`/`aud` checked when configured.',
+          '- HS256 mode (default): a SelfCommunity access token signed with the shared secret, claims `user_id`, `token_type: "access"`, `jti`, `iat`, `exp`.',
+          "- JWKS mode (`JWKS_URI` set): an identity provider's RS256/ES256 token verified against its JWKS, with the configured `iss` and `aud`; the user id is read from the configured claim (`user_id` by default).",
+        ].join('\n'),
       },
       BEARER_SCHEME,
     )
@@ -56,7 +71,26 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
     operationIdFactory: (_controllerKey, methodKey) => methodKey,
   });
   document.components = { ...document.components, examples: problemExamples(), headers: RESPONSE_HEADERS };
-  return withContractPaths(closeRequestBodies(document));
+  // package.json's `license`: no SPDX identifier names a proprietary licence.
+  document.info.license = { name: 'UNLICENSED (proprietary)' };
+  return withContractPaths(closeRequestBodies(withResponseHeaders(assertAccessDocumented(document))));
+}
+
+/**
+ * Every operation states its security, which only the access decorators write
+ * (@Public(), @OptionalAuth(), @Authenticated(), @SelfOrAdmin(), @AdminOnly()):
+ * a route without one would be documented as open while JwtAuthGuard keeps it closed.
+ */
+function assertAccessDocumented(document: OpenAPIObject): OpenAPIObject {
+  const undocumented = Object.entries(document.paths).flatMap(([path, item]) =>
+    (['get', 'post', 'put', 'patch', 'delete'] as const)
+      .filter((method) => item[method] && item[method].security === undefined)
+      .map((method) => `${method.toUpperCase()} ${path}`),
+  );
+  if (undocumented.length > 0) {
+    throw new Error(`These routes have no access decorator (e.g. @Authenticated()): ${undocumented.join(', ')}`);
+  }
+  return document;
 }
 
 /** Serves Swagger UI at /api/docs and the document at /api/docs-json. */

@@ -1,4 +1,5 @@
 import { ApiExtraModels, ApiProperty, ApiSchema, getSchemaPath } from '@nestjs/swagger';
+import { MAX_LISTED_PROBLEMS } from '../common/errors/problem';
 
 /** A non-field error, also the shape of each message of a field error. */
 @ApiSchema({ name: 'ProblemMessage', description: 'A non-field error (`code` + `message`).' })
@@ -19,7 +20,7 @@ export class ProblemFieldErrorDto {
   @ApiProperty({ description: 'The request field, as the client sent it', example: 'ext_id' })
   field!: string;
 
-  @ApiProperty({ type: [ProblemMessageDto], minItems: 1 })
+  @ApiProperty({ type: [ProblemMessageDto], minItems: 1, maxItems: 1 })
   messages!: ProblemMessageDto[];
 }
 
@@ -37,7 +38,7 @@ export class ProblemDetailsDto {
   @ApiProperty({ description: 'The HTTP reason phrase of the status', example: 'Bad Request' })
   title!: string;
 
-  @ApiProperty({ type: 'integer', minimum: 400, maximum: 599, example: 400 })
+  @ApiProperty({ type: 'integer', format: 'int32', minimum: 400, maximum: 599, example: 400 })
   status!: number;
 
   @ApiProperty({ description: 'What went wrong', example: 'ext_id must be a string of 1 to 255 characters' })
@@ -50,6 +51,7 @@ export class ProblemDetailsDto {
     description: 'At least one item: a field error (`field` + `messages`) or a non-field error (`code` + `message`).',
     type: 'array',
     minItems: 1,
+    maxItems: MAX_LISTED_PROBLEMS,
     items: { oneOf: [{ $ref: getSchemaPath(ProblemFieldErrorDto) }, { $ref: getSchemaPath(ProblemMessageDto) }] },
   })
   errors!: (ProblemFieldErrorDto | ProblemMessageDto)[];

@@ -2,12 +2,12 @@ import { ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/c
 import { AuditRecord, AuditService } from '../audit/audit.service';
 import { Caller } from '../auth/caller';
 import { DomainError } from '../common/errors/domain-error';
-import { FieldValidationError } from '../common/errors/problem';
 import { AppConfig } from '../config/app-config';
 import { isUniqueViolation } from '../database/database-errors';
 import { TransactionRunner } from '../database/transactions';
 import { UsersRepository } from '../users/users.repository';
-import { CreateSocialAssociationDto } from './dto/create-social-association.dto';
+import { CreateBodyUserSocialAssociationDto } from './dto/create-body-user-social-association.dto';
+import { CreateSocialAssociationDto, MAX_METADATA_BYTES } from './dto/create-social-association.dto';
 import { DeleteSocialAssociationDto } from './dto/delete-social-association.dto';
 import { ListSocialAssociationsQueryDto } from './dto/list-social-associations.query.dto';
 import { UserExternalProviderDto } from './dto/user-external-provider.dto';
@@ -16,7 +16,6 @@ import { AssociationRow, SocialAssociationsRepository } from './social-associati
 
 /** The provider whose identities carry free-form metadata instead of a public profile. */
 export const EXTERNAL_PROVIDER = 'external';
-const MAX_METADATA_BYTES = 16 * 1024;
 
 /** Who is acting: an authenticated caller, or the operator CLI (null). */
 export type Actor = Caller | null;
@@ -31,13 +30,12 @@ export class SocialAssociationService {
     private readonly config: AppConfig,
   ) {}
 
-  /** POST /user/provider/: the user comes from the body, where it is required. */
+  /** POST /user/provider/: the user comes from the body (where its DTO requires it). */
   linkForBodyUser(
     caller: Caller,
-    input: CreateSocialAssociationDto,
+    input: CreateBodyUserSocialAssociationDto,
     requestId: string,
   ): Promise<UserExternalProviderDto> {
-    if (input.user_id === undefined) throw FieldValidationError.of('user_id', 'user_id is required', 'required');
     return this.link(caller, input.user_id, input, requestId);
   }
 
@@ -155,15 +153,8 @@ export class SocialAssociationService {
     caller: Caller | undefined,
     query: ListSocialAssociationsQueryDto,
   ): Promise<UserExternalProviderDto[]> {
-    const resolving = query.provider !== undefined || query.ext_id !== undefined;
-    if (resolving) {
-      if (query.user_id !== undefined) {
-        throw FieldValidationError.of('user_id', 'Give either user_id, or provider and ext_id, not both', 'conflict');
-      }
-      if (query.provider === undefined)
-        throw FieldValidationError.of('provider', 'provider is required with ext_id', 'required');
-      if (query.ext_id === undefined)
-        throw FieldValidationError.of('ext_id', 'ext_id is required with provider', 'required');
+    // The DTO lets neither `provider` nor `ext_id` come alone, nor with `user_id`.
+    if (query.provider !== undefined && query.ext_id !== undefined) {
       if (!caller) throw new UnauthorizedException('Resolving an identity requires authentication');
       if (!caller.isAdmin) throw new ForbiddenException('Resolving an identity requires the admin role');
       const association = await this.associations.findByIdentity(query.provider, query.ext_id);

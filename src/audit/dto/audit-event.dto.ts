@@ -48,7 +48,7 @@ export class AuditEventDto {
 /** One page, newest first; `next` is the cursor of the following page, null on the last one. */
 @ApiSchema({ name: 'AuditEventPage', description: 'A page of audit events, newest first.' })
 export class AuditEventPageDto {
-  @ApiProperty({ type: [AuditEventDto] })
+  @ApiProperty({ type: [AuditEventDto], maxItems: 100, description: 'At most `limit` events' })
   results!: AuditEventDto[];
 
   @ApiProperty({

@@ -3,24 +3,28 @@ import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min, ValidateBy } from 'class-validator';
 import { IsDateTime, restorePlusOffset } from '../../common/validation/date-time';
 import { IsId, IsProviderSlug } from '../../common/validation/decorators';
-import { OPENAPI_PROVIDER, OPENAPI_USER_ID } from '../../openapi/schemas';
+import { OPENAPI_ID, OPENAPI_PROVIDER, withoutExample } from '../../openapi/schemas';
 import { decodeCursor } from '../audit-cursor';
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d{1,10}$/.test(value) ? Number(value) : value;
 
 /**
- * Query of GET /api/v2/audit/social-associations/. Filters combine with AND;
+ * Query of GET /api/v2/audit/social-associations/ (no example values: Swagger UI
+ * would pre-fill them, and each filter changes what the request means). Filters combine with AND;
  * the time window is [since, until). `cursor` is the `next` of the previous page,
  * asked with the same filters.
  */
 export class ListAuditEventsQueryDto {
-  @ApiPropertyOptional({ ...OPENAPI_USER_ID, description: 'Only events about this user (`target_user_id`)' })
+  @ApiPropertyOptional({ ...OPENAPI_ID, description: 'Only events about this user (`target_user_id`)' })
   @IsOptional()
   @IsId('user_id')
   user_id?: number;
 
-  @ApiPropertyOptional({ ...OPENAPI_PROVIDER, description: 'Only events about identities of this provider' })
+  @ApiPropertyOptional({
+    ...withoutExample(OPENAPI_PROVIDER),
+    description: 'Only events about identities of this provider',
+  })
   @IsOptional()
   @IsProviderSlug()
   provider?: string;
@@ -28,8 +32,8 @@ export class ListAuditEventsQueryDto {
   @ApiPropertyOptional({
     type: 'string',
     format: 'date-time',
+    maxLength: 32,
     description: 'Only events at or after this instant (ISO-8601 with a time zone)',
-    example: '2025-01-31T00:00:00Z',
   })
   @IsOptional()
   @Transform(restorePlusOffset)
@@ -39,15 +43,22 @@ export class ListAuditEventsQueryDto {
   @ApiPropertyOptional({
     type: 'string',
     format: 'date-time',
+    maxLength: 32,
     description: 'Only events before this instant (ISO-8601 with a time zone)',
-    example: '2025-02-01T00:00:00Z',
   })
   @IsOptional()
   @Transform(restorePlusOffset)
   @IsDateTime('until')
   until?: string;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 50, description: 'Page size' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    format: 'int32',
+    minimum: 1,
+    maximum: 100,
+    default: 50,
+    description: 'Page size',
+  })
   @IsOptional()
   @Transform(toInt)
   @IsInt({ message: 'limit must be an integer from 1 to 100' })
@@ -58,8 +69,8 @@ export class ListAuditEventsQueryDto {
   @ApiPropertyOptional({
     type: 'string',
     pattern: '^[A-Za-z0-9_-]{1,16}$',
+    maxLength: 16,
     description: '`next` of the previous page (opaque); ask it with the same filters',
-    example: 'MTIz',
   })
   @IsOptional()
   @ValidateBy(

@@ -2,6 +2,12 @@
 export const MAX_ID = 2_147_483_647;
 
 /**
+ * The JSON Schema of an id, written beside its rule (src/openapi/schemas.ts
+ * builds on it; nothing here imports the OpenAPI layer).
+ */
+export const ID_SCHEMA = { type: 'integer', format: 'int32', minimum: 1, maximum: MAX_ID } as const;
+
+/**
  * Parses a path/query/body id strictly: a positive int32 given as a number or as
  * plain decimal digits. Anything else (`abc`, `0`, `-1`, `1.5`, `1e3`, `007`) is undefined.
  */

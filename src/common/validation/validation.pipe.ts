@@ -1,5 +1,13 @@
 import { ArgumentMetadata, BadRequestException, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
+import type { ValidatorOptions } from 'class-validator';
 import { FieldValidationError } from '../errors/problem';
+import { REQUEST_RULES } from './request-rules';
+
+/** The code a validator names in its context (request rules: `required`, `conflict`), else `invalid`. */
+function codeOf(error: ValidationError, constraint: string): string {
+  const context = error.contexts?.[constraint] as { code?: unknown } | undefined;
+  return typeof context?.code === 'string' ? context.code : 'invalid';
+}
 
 function flatten(errors: ValidationError[], parent = ''): { field: string; code: string; message: string }[] {
   return errors.flatMap((error) => {
@@ -7,7 +15,7 @@ function flatten(errors: ValidationError[], parent = ''): { field: string; code:
     const own = Object.entries(error.constraints ?? {}).map(([constraint, message]) =>
       constraint === 'whitelistValidation'
         ? { field, code: 'unknown_field', message: `${field} is not an accepted field` }
-        : { field, code: 'invalid', message },
+        : { field, code: codeOf(error, constraint), message },
     );
     return [...own, ...flatten(error.children ?? [], field)];
   });
@@ -77,5 +85,21 @@ export class AppValidationPipe extends ValidationPipe {
       );
     }
     return super.transform(value, metadata);
+  }
+
+  /**
+   * Each field's own rules first; the request rules (src/common/validation/request-rules.ts)
+   * only once every field is valid, and without the whitelist, which the first pass applied.
+   */
+  protected override async validate(object: object, options: ValidatorOptions = {}): Promise<ValidationError[]> {
+    const fieldErrors = await super.validate(object, { ...options, strictGroups: true });
+    if (fieldErrors.length > 0) return fieldErrors;
+    return super.validate(object, {
+      ...options,
+      groups: [REQUEST_RULES],
+      whitelist: false,
+      forbidNonWhitelisted: false,
+      forbidUnknownValues: false,
+    });
   }
 }

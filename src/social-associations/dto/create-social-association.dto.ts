@@ -8,7 +8,10 @@ import {
   OPENAPI_USER_ID,
 } from '../../openapi/schemas';
 
-/** Body of POST /api/v2/user/{id}/provider/ and POST /api/v2/user/provider/. */
+/** The most bytes `metadata` may take, serialized as JSON (UTF-8). */
+export const MAX_METADATA_BYTES = 16 * 1024;
+
+/** Body of POST /api/v2/user/{id}/provider/ (and of the CLI's associations:create). */
 @ApiSchema({
   name: 'CreateSocialAssociationRequest',
   description: 'A new social association. Unknown fields are a 400.',
@@ -22,12 +25,8 @@ export class CreateSocialAssociationDto {
   @IsProviderSlug()
   provider!: string;
 
-  /** Required on POST /user/provider/; on the path route it must equal the path id. */
-  @ApiPropertyOptional({
-    ...OPENAPI_USER_ID,
-    description:
-      'The user to link: required on `POST /api/v2/user/provider/`; on the path route it must equal the path id.',
-  })
+  /** Sent by the official client; must equal the path id. */
+  @ApiPropertyOptional({ ...OPENAPI_USER_ID, description: 'Sent by the official client; must equal the path id' })
   @IsOmittable()
   @IsId('user_id')
   user_id?: number;
@@ -48,7 +47,11 @@ export class CreateSocialAssociationDto {
     type: 'object',
     additionalProperties: true,
     nullable: true,
-    description: 'Free-form JSON object, at most 16 KiB serialized; only allowed when provider is `external`',
+    // Implied by the size cap: n properties serialize to at least 6n bytes (`{"":0,"a":0,...}`).
+    maxProperties: Math.floor(MAX_METADATA_BYTES / 6),
+    ...({ 'x-max-json-bytes': MAX_METADATA_BYTES } as object),
+    description:
+      'Free-form JSON object, at most 16 KiB (16384 bytes) serialized as UTF-8 JSON (`x-max-json-bytes`, which JSON Schema cannot say; `maxProperties` follows from it); only allowed when provider is `external`',
     example: null,
   })
   @IsOptional()

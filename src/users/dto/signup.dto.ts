@@ -33,7 +33,8 @@ export class SignupDto {
 
   @ApiPropertyOptional({
     type: 'string',
-    format: 'email',
+    // Internationalised addresses too (a UTF-8 local part, an IDN domain), as validator.js's isEmail accepts them.
+    format: 'idn-email',
     maxLength: 254,
     nullable: true,
     example: 'jane.doe@example.com',

@@ -45,6 +45,7 @@ export type {
   CreateUserSocialAssociationData,
   CreateUserSocialAssociationError,
   CreateUserSocialAssociationErrors,
+  CreateUserSocialAssociationRequest,
   CreateUserSocialAssociationResponse,
   CreateUserSocialAssociationResponses,
   DeleteSocialAssociationData,
