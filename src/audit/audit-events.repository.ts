@@ -31,6 +31,26 @@ export function auditRecordParams(record: AuditRecord): (string | number | null)
   return [record.actorUserId, record.action, record.targetUserId, record.provider, record.extId, record.requestId];
 }
 
+/**
+ * The bulk form of `insertAuditEventSql`: one event per row of the CTE `source`,
+ * which has the columns `user_id`, `provider` and `ext_id` (the target of each
+ * event). The actor, action and request id are the three parameters from
+ * `$firstParam` on, in the order of `bulkAuditParams`.
+ */
+export function insertAuditEventsForEachRowSql(source: string, firstParam: number): string {
+  return (
+    'INSERT INTO audit_events (actor_user_id, action, target_user_id, provider, ext_id, request_id) ' +
+    `SELECT $${firstParam}::integer, $${firstParam + 1}::varchar, user_id, provider, ext_id, $${firstParam + 2}::varchar FROM ${source}`
+  );
+}
+
+/** What every event of one bulk write shares. */
+export type BulkAuditRecord = Pick<AuditRecord, 'actorUserId' | 'action' | 'requestId'>;
+
+export function bulkAuditParams(record: BulkAuditRecord): (string | number | null)[] {
+  return [record.actorUserId, record.action, record.requestId];
+}
+
 const INSERT_AUDIT_EVENT_SQL = insertAuditEventSql(1);
 
 export interface AuditEventFilter {

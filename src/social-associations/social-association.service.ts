@@ -166,10 +166,7 @@ export class SocialAssociationService {
   }
 
   private assertProviderAllowed(provider: string): void {
-    const allowed = this.config.allowedProviders;
-    if (allowed && !allowed.includes(provider)) {
-      throw new DomainError('provider_not_allowed', `provider must be one of: ${allowed.join(', ')}`, 'provider');
-    }
+    assertProviderAllowed(this.config.allowedProviders, provider);
   }
 
   private async assertUserExists(userId: number): Promise<void> {
@@ -183,8 +180,15 @@ function assertBodyUserMatches(pathUserId: number, bodyUserId: number | undefine
   }
 }
 
-/** The contract's cross-field rules of the resource. */
-function assertFieldRules(input: CreateSocialAssociationDto): void {
+/** PROVIDERS: the providers a new association may use (null: any valid slug). */
+export function assertProviderAllowed(allowed: readonly string[] | null, provider: string): void {
+  if (allowed && !allowed.includes(provider)) {
+    throw new DomainError('provider_not_allowed', `provider must be one of: ${allowed.join(', ')}`, 'provider');
+  }
+}
+
+/** The contract's cross-field rules of the resource (also checked by the bulk import). */
+export function assertFieldRules(input: CreateSocialAssociationDto): void {
   const external = input.provider === EXTERNAL_PROVIDER;
   if (external && input.profile_url != null) {
     throw new DomainError('invalid_field', 'profile_url is not allowed for the external provider', 'profile_url');
