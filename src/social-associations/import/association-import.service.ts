@@ -1,5 +1,5 @@
 import { HttpException, Injectable } from '@nestjs/common';
-import { isDateTime } from '../../audit/dto/list-audit-events.query.dto';
+import { isDateTime } from '../../common/validation/date-time';
 import { DomainError } from '../../common/errors/domain-error';
 import { FieldValidationError } from '../../common/errors/problem';
 import { AppConfig } from '../../config/app-config';
