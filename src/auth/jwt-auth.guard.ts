@@ -10,7 +10,8 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Caller } from './caller';
 import { IS_AUTH_OPTIONAL, IS_PUBLIC } from './decorators';
-import { JwtStrategy, KeySetUnavailableError, rejectionReason } from './jwt.strategy';
+import { JwtStrategy } from './jwt.strategy';
+import { KeySetUnavailableError, TokenRejectedError } from './token-verifier';
 
 /** Seconds a client should wait before retrying when the identity provider's keys are unreachable. */
 const KEY_SET_RETRY_AFTER_SECONDS = '5';
@@ -30,7 +31,7 @@ interface StrategyAttempt {
  * @OptionalAuth() and the request carries no Authorization header.
  *
  * Authentication is passport-jwt's JwtStrategy (token from the Authorization header,
- * jsonwebtoken's verification, then JwtStrategy.validate loads the caller), run the way passport
+ * our verifier, then JwtStrategy.validate loads the caller), run the way passport
  * runs a strategy: a copy of it is given success/fail/error and asked to authenticate.
  * The guard does that itself instead of going through @nestjs/passport's AuthGuard and
  * passport.authenticate(), which only add what this service does not use (sessions,
@@ -86,13 +87,13 @@ export class JwtAuthGuard implements CanActivate {
 
 /** Why passport-jwt failed the request, as the error the filter answers with. */
 function rejection(info: unknown, reply: FastifyReply): Error {
+  if (info instanceof TokenRejectedError)
+    return withoutStackTrace(() => new UnauthorizedException(`Invalid token: ${info.message}`));
   if (info instanceof KeySetUnavailableError) {
     // Not the client's fault and not a verdict on the token: 503, retry later.
     void reply.header('Retry-After', KEY_SET_RETRY_AFTER_SECONDS);
     return new ServiceUnavailableException(info.message);
   }
-  const reason = rejectionReason(info);
-  if (reason !== null) return withoutStackTrace(() => new UnauthorizedException(`Invalid token: ${reason}`));
   // No Authorization header, or not "Bearer <token>".
   return withoutStackTrace(
     () => new UnauthorizedException('Authentication credentials were not provided or are not a bearer token'),

@@ -1,7 +1,6 @@
-import { createSecretKey, KeyObject, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { sign } from 'jsonwebtoken';
 import { AppConfig } from '../config/app-config';
+import { AccessTokenCodec } from './access-token';
 
 const DURATION = /^(\d+)\s*(s|m|h|d)?$/;
 const SECONDS_PER_UNIT = { s: 1, m: 60, h: 3600, d: 86400 } as const;
@@ -24,22 +23,18 @@ export class TokenIssuingUnavailableError extends Error {
   }
 }
 
-/**
- * Issues SelfCommunity access tokens (operator CLI, tests), signed HS256 by
- * jsonwebtoken, the library JwtStrategy verifies them with. The service itself
- * never logs users in.
- */
+/** Issues access tokens (operator CLI, tests). The service itself never logs users in. */
 @Injectable()
 export class TokensService {
-  private readonly key: KeyObject | null;
+  private readonly codec: AccessTokenCodec | null;
 
   constructor(private readonly config: AppConfig) {
-    this.key = config.jwt.mode === 'hs256' ? createSecretKey(Buffer.from(config.jwt.secret, 'utf8')) : null;
+    this.codec = config.jwt.mode === 'hs256' ? new AccessTokenCodec(config.jwt) : null;
   }
 
   /** False in JWKS mode: the identity provider issues the tokens, not us. */
   get canIssue(): boolean {
-    return this.key !== null;
+    return this.codec !== null;
   }
 
   /** The longest lifetime a token may have and still be accepted (JWT_MAX_LIFETIME_SECONDS). */
@@ -47,21 +42,11 @@ export class TokensService {
     return this.config.jwt.maxLifetimeSeconds;
   }
 
-  issue(userId: number, expiresInSeconds = 3600, nowSeconds = Math.floor(Date.now() / 1000)): string {
-    const { jwt } = this.config;
-    if (!this.key || jwt.mode !== 'hs256') throw new TokenIssuingUnavailableError();
+  issue(userId: number, expiresInSeconds = 3600): string {
+    if (!this.codec) throw new TokenIssuingUnavailableError();
     if (expiresInSeconds > this.maxLifetimeSeconds) {
       throw new RangeError(`a token may live at most ${this.maxLifetimeSeconds} s (JWT_MAX_LIFETIME_SECONDS)`);
     }
-    const claims = {
-      token_type: 'access',
-      exp: nowSeconds + expiresInSeconds,
-      iat: nowSeconds,
-      jti: randomUUID().replaceAll('-', ''),
-      user_id: userId,
-      ...(jwt.issuer ? { iss: jwt.issuer } : {}),
-      ...(jwt.audience ? { aud: jwt.audience } : {}),
-    };
-    return sign(claims, this.key, { algorithm: 'HS256' });
+    return this.codec.sign(userId, expiresInSeconds);
   }
 }

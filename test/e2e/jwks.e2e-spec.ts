@@ -3,7 +3,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import { AddressInfo } from 'node:net';
 import { CryptoKey, exportJWK, exportSPKI, generateKeyPair, JWK, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { JWKS_FETCH } from '../../src/auth/jwt.strategy';
+import { JWKS_FETCH } from '../../src/auth/jwks-token-verifier';
 import { createTestApp, TEST_JWT_SECRET, TestApp } from '../support/create-test-app';
 import { factories } from '../support/factories';
 import { request, TestResponse } from '../support/http';
