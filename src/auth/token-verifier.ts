@@ -1,3 +1,5 @@
+import { ExpectedError } from '../common/errors/without-stack-trace';
+
 /**
  * Verifies a bearer token and names the community user it authenticates.
  * Two implementations, one per deployment (AppConfig.jwt.mode): HS256 with the
@@ -14,13 +16,10 @@ export abstract class TokenVerifier {
 }
 
 /** Why a token was refused; the message is safe to show the client. */
-export class TokenRejectedError extends Error {
+export class TokenRejectedError extends ExpectedError {
   constructor(reason: string) {
-    // An expected outcome (a 401), so no stack trace: see withoutStackTrace.
-    const stackTraceLimit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
+    // An expected outcome (a 401), so no stack trace.
     super(reason);
-    Error.stackTraceLimit = stackTraceLimit;
     this.name = 'TokenRejectedError';
   }
 }

@@ -1,5 +1,6 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { isIP } from 'node:net';
+import { PROVIDER_SLUG } from '../common/validation/decorators';
 import { MIN_SECRET_LENGTH } from './development-secret';
 import {
   IsBooleanString,
@@ -18,6 +19,12 @@ import {
 
 export const NODE_ENVS = ['development', 'production', 'test'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
+
+/** A comma-separated list (spaces around items allowed) of values that each match `item` (an anchored pattern). */
+function commaSeparated(item: RegExp): RegExp {
+  const body = item.source.replace(/^\^/, '').replace(/\$$/, '');
+  return new RegExp(`^\\s*(?:${body})\\s*(?:,\\s*(?:${body})\\s*)*$`);
+}
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
@@ -178,7 +185,7 @@ export class EnvironmentVariables {
 
   /** Comma-separated allow-list of provider slugs; unset: any valid slug. */
   @IsOptional()
-  @Matches(/^\s*[a-z0-9][a-z0-9_-]{0,31}\s*(,\s*[a-z0-9][a-z0-9_-]{0,31}\s*)*$/, {
+  @Matches(commaSeparated(PROVIDER_SLUG), {
     message: 'PROVIDERS must be a comma-separated list of provider slugs, e.g. google,github,keycloak',
   })
   PROVIDERS?: string;

@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { DomainError } from '../common/errors/domain-error';
-import { FieldValidationError } from '../common/errors/problem';
-import { epochMicros } from '../common/validation/date-time';
 import { decodeSearchCursor, encodeSearchCursor } from './association-search-cursor';
 import {
   AssociationFilterQueryDto,
@@ -108,13 +106,6 @@ export class AssociationDirectoryService {
 
 function toFilter(query: AssociationFilterQueryDto): AssociationFilter {
   const { created_since: createdSince, created_until: createdUntil } = query;
-  if (
-    createdSince !== undefined &&
-    createdUntil !== undefined &&
-    epochMicros(createdUntil) <= epochMicros(createdSince)
-  ) {
-    throw FieldValidationError.of('created_until', 'created_until must be later than created_since');
-  }
   return {
     provider: query.provider,
     userId: query.user_id,

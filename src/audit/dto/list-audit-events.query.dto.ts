@@ -2,6 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min, ValidateBy } from 'class-validator';
 import { IsDateTime, restorePlusOffset } from '../../common/validation/date-time';
+import { IsLaterThan } from '../../common/validation/request-rules';
 import { IsId, IsProviderSlug } from '../../common/validation/decorators';
 import { OPENAPI_ID, OPENAPI_PROVIDER, withoutExample } from '../../openapi/schemas';
 import { decodeCursor } from '../audit-cursor';
@@ -49,6 +50,7 @@ export class ListAuditEventsQueryDto {
   @IsOptional()
   @Transform(restorePlusOffset)
   @IsDateTime('until')
+  @IsLaterThan('since', 'until must be later than since')
   until?: string;
 
   @ApiPropertyOptional({

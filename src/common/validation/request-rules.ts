@@ -1,4 +1,5 @@
 import { ValidateBy } from 'class-validator';
+import { epochMicros } from './date-time';
 
 /**
  * The validation group of request rules: which fields must, or must not, come
@@ -9,7 +10,7 @@ import { ValidateBy } from 'class-validator';
 export const REQUEST_RULES = 'request-rules';
 
 /** The `errors[].messages[].code` of a broken rule (the pipe reads it from the validator's context). */
-export type RuleCode = 'required' | 'conflict';
+export type RuleCode = 'required' | 'conflict' | 'invalid';
 
 type Fields = Record<string, unknown>;
 
@@ -59,4 +60,15 @@ export function IsRequiredWith(sibling: string, message: string, unless: string[
     (value, object) =>
       value !== undefined || object[sibling] === undefined || unless.some((field) => object[field] !== undefined),
   );
+}
+
+/**
+ * A date-time window's end: later than `start` when both are given (`invalid`).
+ * Compared to the microsecond, as PostgreSQL will (see epochMicros).
+ */
+export function IsLaterThan(start: string, message: string): PropertyDecorator {
+  return requestRule('isLaterThan', 'invalid', message, [start], (value, object) => {
+    const from = object[start];
+    return typeof value !== 'string' || typeof from !== 'string' || epochMicros(value) > epochMicros(from);
+  });
 }

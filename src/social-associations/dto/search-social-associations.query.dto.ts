@@ -3,6 +3,7 @@ import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min, ValidateBy } from 'class-validator';
 import { IsDateTime, restorePlusOffset } from '../../common/validation/date-time';
 import { IsExtId, IsId, IsOmittable, IsProviderSlug } from '../../common/validation/decorators';
+import { IsLaterThan } from '../../common/validation/request-rules';
 import { OPENAPI_EXT_ID, OPENAPI_PROVIDER, OPENAPI_USER_ID } from '../../openapi/schemas';
 import { decodeSearchCursor } from '../association-search-cursor';
 
@@ -62,6 +63,7 @@ export class AssociationFilterQueryDto {
   @IsOptional()
   @Transform(restorePlusOffset)
   @IsDateTime('created_until')
+  @IsLaterThan('created_since', 'created_until must be later than created_since')
   created_until?: string;
 }
 
