@@ -67,8 +67,16 @@ export const ApiExportSocialAssociations = () =>
       content: {
         'application/x-ndjson': {
           schema: { $ref: getSchemaPath(SocialAssociationWithDateDto) },
-          example:
-            '{"user_id":1,"provider":"google","ext_id":"123","profile_url":null,"show_in_profile":false,"metadata":null,"created_at":"2025-01-31T12:00:00.123456Z"}\n',
+          // One line's object (the schema is a line's).
+          example: {
+            user_id: 1,
+            provider: 'google',
+            ext_id: '123',
+            profile_url: null,
+            show_in_profile: false,
+            metadata: null,
+            created_at: '2025-01-31T12:00:00.123456Z',
+          },
         },
       },
     }),

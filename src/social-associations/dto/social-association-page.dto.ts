@@ -1,4 +1,5 @@
 import { ApiProperty, ApiSchema } from '@nestjs/swagger';
+import { MAX_SEARCH_PAGE_SIZE } from './search-social-associations.query.dto';
 import { UserExternalProviderDto } from './user-external-provider.dto';
 
 /** An association as the admin search and the export show it: with when it was linked. */
@@ -19,7 +20,7 @@ export class SocialAssociationWithDateDto extends UserExternalProviderDto {
 /** One page of the admin search, newest first; `next` is the cursor of the following page, null on the last one. */
 @ApiSchema({ name: 'UserExternalProviderPage', description: 'A page of social associations, newest first.' })
 export class SocialAssociationPageDto {
-  @ApiProperty({ type: [SocialAssociationWithDateDto] })
+  @ApiProperty({ type: [SocialAssociationWithDateDto], maxItems: MAX_SEARCH_PAGE_SIZE })
   results!: SocialAssociationWithDateDto[];
 
   @ApiProperty({
@@ -33,12 +34,19 @@ export class SocialAssociationPageDto {
 
 @ApiSchema({ name: 'SocialAssociationStats', description: 'How many associations there are, by provider.' })
 export class SocialAssociationStatsDto {
-  @ApiProperty({ type: 'integer', minimum: 0, description: 'Every association', example: 3 })
+  @ApiProperty({
+    type: 'integer',
+    format: 'int64',
+    minimum: 0,
+    maximum: Number.MAX_SAFE_INTEGER,
+    description: 'Every association',
+    example: 3,
+  })
   total!: number;
 
   @ApiProperty({
     type: 'object',
-    additionalProperties: { type: 'integer', minimum: 0 },
+    additionalProperties: { type: 'integer', format: 'int64', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
     description: 'Associations per provider; providers with none are left out',
     example: { google: 2, github: 1 },
   })
