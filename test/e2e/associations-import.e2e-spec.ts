@@ -5,6 +5,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, TEST_JWT_SECRET, TestApp } from '../support/create-test-app';
 import { factories } from '../support/factories';
+import { request } from '../support/http';
+import { tokenFor } from '../support/tokens';
 
 const ROOT = resolve(__dirname, '../..');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -274,27 +276,37 @@ describe('associations:import (node dist/src/cli/main.js)', { timeout: 180_000 }
       expect(await importFile(file(csv, 'txt'), '--format', 'csv')).toMatchObject({ read: 3, unchanged: 3 });
     });
 
-    it('what the API stored imports back unchanged (an export of it, re-imported)', async () => {
-      const user = await f.makeUser();
-      await f.link(user.id, {
+    it('the export of GET /api/v2/social-associations/export/ imports back unchanged, and into an empty database gives the same rows', async () => {
+      const alice = await f.makeUser();
+      const bob = await f.makeUser();
+      await f.link(alice.id, {
         provider: 'google',
         ext_id: 'g-1',
         profile_url: 'https://example.org/x',
         show_in_profile: true,
       });
-      await f.link(user.id, { provider: 'external', ext_id: 'e-1', metadata: { b: 1, a: [1, { c: null }] } });
-      const exported = (await stored()).map((row) => ({
-        ...row,
-        metadata: row.metadata === null ? null : JSON.parse(row.metadata),
-        created_at: row.created_at.toISOString(),
-      }));
-      expect(await importFile(file(ndjson(exported)))).toEqual({
-        read: 2,
-        created: 0,
-        unchanged: 2,
-        rejected: 0,
-        errors: [],
+      await f.link(alice.id, { provider: 'external', ext_id: 'e-1', metadata: { b: 1, a: [1, { c: null }] } });
+      await f.link(bob.id, { provider: 'github', ext_id: 'h-1' });
+      const admin = await f.makeAdmin();
+      const response = await request(t.baseUrl, 'GET', '/api/v2/social-associations/export/', {
+        token: tokenFor(admin.id),
       });
+      expect(response.status, response.text).toBe(200);
+      const exportFile = file(response.text);
+      const before = await t.dataSource.query(
+        `SELECT user_id, provider, ext_id, profile_url, metadata, show_in_profile, created_at::text FROM social_associations ORDER BY user_id, provider`,
+      );
+
+      expect(await importFile(exportFile)).toEqual({ read: 3, created: 0, unchanged: 3, rejected: 0, errors: [] });
+
+      // The users stay, their associations go: the import re-creates them from the export alone.
+      await t.dataSource.query('DELETE FROM social_associations; UPDATE users SET association_count = 0');
+      expect(await importFile(exportFile)).toEqual({ read: 3, created: 3, unchanged: 0, rejected: 0, errors: [] });
+      const after = await t.dataSource.query(
+        `SELECT user_id, provider, ext_id, profile_url, metadata, show_in_profile, created_at::text FROM social_associations ORDER BY user_id, provider`,
+      );
+      expect(after).toEqual(before);
+      expect(await counts()).toMatchObject({ [alice.id]: 2, [bob.id]: 1 });
     });
   });
 
