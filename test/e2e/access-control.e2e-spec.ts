@@ -6,7 +6,7 @@ import { createTestApp, TEST_JWT_SECRET, TestApp } from '../support/create-test-
 import { associationCountMoves, DbDiff, describeDiff, diff, isEmptyDiff, snapshot } from '../support/db-snapshot';
 import { factories } from '../support/factories';
 import { request, RequestOptions, TestResponse } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { ExpectedProblem, expectProblem, problems } from '../support/problem';
 import { accessClaims, signToken, tokenFor } from '../support/tokens';
 
 /**
@@ -267,7 +267,10 @@ const ROUTES: RouteCase[] = [
   },
 ];
 
-const CODE_BY_STATUS: Record<number, string> = { 401: 'not_authenticated', 403: 'permission_denied' };
+const PROBLEM_BY_STATUS: Record<number, ExpectedProblem> = {
+  401: problems.notAuthenticated(),
+  403: problems.permissionDenied(),
+};
 
 describe('access control: the API as an attacker would try it', () => {
   let t: TestApp;
@@ -344,11 +347,10 @@ describe('access control: the API as an attacker would try it', () => {
     method: string,
     path: string,
     options: RequestOptions,
-    status: number,
-    expected: Parameters<typeof expectProblem>[2] = {},
+    expected: ExpectedProblem,
   ): Promise<TestResponse> {
     const { response, change } = await attempt(method, path, options);
-    expectProblem(response, status, expected);
+    expectProblem(response, expected);
     expectNoChange(change);
     return response;
   }
@@ -363,7 +365,7 @@ describe('access control: the API as an attacker would try it', () => {
         });
         expect(response.status, response.text).toBe(expected);
         if (expected >= 400) {
-          expectProblem(response, expected, { code: CODE_BY_STATUS[expected] });
+          expectProblem(response, PROBLEM_BY_STATUS[expected]);
           expectNoChange(change);
         } else {
           route.check(response, change, fx, actor);
@@ -381,27 +383,30 @@ describe('access control: the API as an attacker would try it', () => {
         ['POST', '/api/v2/user/provider/', { ...newIdentity(), user_id: missing }],
         ['DELETE', `/api/v2/user/${missing}/provider/`, fx.priv],
       ] as const) {
-        await expectRefused(method, path, { token: other, body }, 403, { code: 'permission_denied' });
-        await expectRefused(method, path, { token: fx.token('admin'), body }, 404, {
-          code: 'not_found',
-          detail: /^User \d+ does not exist$/,
-        });
+        await expectRefused(method, path, { token: other, body }, problems.permissionDenied());
+        await expectRefused(
+          method,
+          path,
+          { token: fx.token('admin'), body },
+          problems.notFound(/^User \d+ does not exist$/),
+        );
       }
     });
 
     it("an association of user A cannot be deleted through user B's path, by B or by an admin (404, A keeps it)", async () => {
       const b = fx.users.other;
       for (const token of [tokenFor(b.id), fx.token('admin')]) {
-        await expectRefused('DELETE', `/api/v2/user/${b.id}/provider/`, { token, body: fx.priv }, 404, {
-          code: 'not_found',
-          detail: /has no \S+ association/,
-        });
+        await expectRefused(
+          'DELETE',
+          `/api/v2/user/${b.id}/provider/`,
+          { token, body: fx.priv },
+          problems.notFound(/has no \S+ association/),
+        );
         await expectRefused(
           'DELETE',
           `/api/v2/user/${b.id}/provider/?provider=${fx.priv.provider}&ext_id=${fx.priv.ext_id}`,
           { token },
-          404,
-          { code: 'not_found', detail: /has no \S+ association/ },
+          problems.notFound(/has no \S+ association/),
         );
       }
       expect(await f.countAssociations(fx.target.id)).toBe(3);
@@ -412,7 +417,7 @@ describe('access control: the API as an attacker would try it', () => {
         'DELETE',
         `/api/v2/user/${fx.target.id}/provider/`,
         { token: fx.token('other'), body: fx.otherOwn },
-        403,
+        problems.permissionDenied(),
       );
     });
 
@@ -423,41 +428,37 @@ describe('access control: the API as an attacker would try it', () => {
         'POST',
         `/api/v2/user/${fx.target.id}/provider/`,
         { token: self, body: { ...newIdentity(), user_id: otherId } },
-        400,
-        { field: 'user_id', code: 'user_id_mismatch' },
+        problems.invalidField('user_id', 'user_id_mismatch'),
       );
       await expectRefused(
         'POST',
         `/api/v2/user/${otherId}/provider/`,
         { token: self, body: { ...newIdentity(), user_id: fx.target.id } },
-        403,
+        problems.permissionDenied(),
       );
       await expectRefused(
         'DELETE',
         `/api/v2/user/${fx.target.id}/provider/`,
         { token: self, body: { ...fx.otherOwn, user_id: otherId } },
-        400,
-        { field: 'user_id', code: 'user_id_mismatch' },
+        problems.invalidField('user_id', 'user_id_mismatch'),
       );
       await expectRefused(
         'DELETE',
         `/api/v2/user/${otherId}/provider/`,
         { token: self, body: { ...fx.otherOwn, user_id: fx.target.id } },
-        403,
+        problems.permissionDenied(),
       );
       await expectRefused(
         'POST',
         `/api/v2/user/${fx.target.id}/provider/`,
         { token: fx.token('admin'), body: { ...newIdentity(), user_id: otherId } },
-        400,
-        { field: 'user_id', code: 'user_id_mismatch' },
+        problems.invalidField('user_id', 'user_id_mismatch'),
       );
       await expectRefused(
         'DELETE',
         `/api/v2/user/${fx.target.id}/provider/`,
         { token: fx.token('admin'), body: { ...fx.otherOwn, user_id: otherId } },
-        400,
-        { field: 'user_id', code: 'user_id_mismatch' },
+        problems.invalidField('user_id', 'user_id_mismatch'),
       );
     });
 
@@ -468,7 +469,7 @@ describe('access control: the API as an attacker would try it', () => {
         'POST',
         '/api/v2/user/provider/',
         { token: self, body: { ...newIdentity(), user_id: String(otherId) } },
-        403,
+        problems.permissionDenied(),
       );
       for (const disguised of [
         [otherId],
@@ -485,15 +486,15 @@ describe('access control: the API as an attacker would try it', () => {
           'POST',
           '/api/v2/user/provider/',
           { token: self, body: { ...newIdentity(), user_id: disguised } },
-          400,
-          {
-            field: 'user_id',
-          },
+          problems.invalidField('user_id'),
         );
       }
-      await expectRefused('POST', '/api/v2/user/provider/', { token: self, body: newIdentity() }, 400, {
-        field: 'user_id',
-      });
+      await expectRefused(
+        'POST',
+        '/api/v2/user/provider/',
+        { token: self, body: newIdentity() },
+        problems.invalidField('user_id'),
+      );
     });
 
     // Found by this suite: `user_id: null` passed @IsOptional() in CreateSocialAssociationDto and reached
@@ -504,10 +505,7 @@ describe('access control: the API as an attacker would try it', () => {
           'POST',
           '/api/v2/user/provider/',
           { token, body: { ...newIdentity(), user_id: null } },
-          400,
-          {
-            field: 'user_id',
-          },
+          problems.invalidField('user_id'),
         );
       }
     });
@@ -520,7 +518,7 @@ describe('access control: the API as an attacker would try it', () => {
         headers: { 'content-type': 'application/json' },
       });
       // JSON.parse keeps the last key, so both the guard and the service see `other`.
-      expectProblem(response, 403);
+      expectProblem(response, problems.permissionDenied());
       expectNoChange(change);
     });
 
@@ -529,22 +527,19 @@ describe('access control: the API as an attacker would try it', () => {
         'DELETE',
         `/api/v2/user/${fx.users.other.id}/provider/?user_id=${fx.users.other.id}`,
         { token: tokenFor(fx.users.other.id), body: fx.priv },
-        400,
-        { field: 'user_id', code: 'unknown_field' },
+        problems.invalidField('user_id', 'unknown_field'),
       );
       await expectRefused(
         'GET',
         `/api/v2/user/provider/?user_id=${fx.users.other.id}&user_id=${fx.target.id}`,
         { token: fx.token('other') },
-        400,
-        { field: 'user_id' },
+        problems.invalidField('user_id'),
       );
       await expectRefused(
         'GET',
         `/api/v2/user/provider/?user_id=${fx.target.id}&provider=${fx.pub.provider}&ext_id=${fx.pub.ext_id}`,
         { token: fx.token('self') },
-        400,
-        { field: 'user_id' },
+        problems.invalidField('user_id'),
       );
     });
 
@@ -614,7 +609,7 @@ describe('access control: the API as an attacker would try it', () => {
           'POST',
           `/api/v2/user/${fx.target.id}/provider/`,
           { token: self, body: { ...newIdentity(), ...extra } },
-          400,
+          problems.invalidField(Object.keys(extra)[0], 'unknown_field'),
         );
       }
       for (const extra of [{ is_active: false }, { id: fx.target.id }, { isAdmin: true }]) {
@@ -622,7 +617,7 @@ describe('access control: the API as an attacker would try it', () => {
           'POST',
           '/api/v2/sso/signup/',
           { token: fx.token('admin'), body: { username: 'mass_1', ...extra } },
-          400,
+          problems.invalidField(Object.keys(extra)[0], 'unknown_field'),
         );
       }
     });
@@ -636,7 +631,7 @@ describe('access control: the API as an attacker would try it', () => {
           'POST',
           `/api/v2/user/${fx.users.other.id}/provider/`,
           { token: tokenFor(fx.users.other.id), rawBody, headers: { 'content-type': 'application/json' } },
-          400,
+          problems.invalid(),
         );
       }
       const after = await request(t.baseUrl, 'GET', '/api/v2/user/me/', { token: tokenFor(fx.users.other.id) });
@@ -649,12 +644,17 @@ describe('access control: the API as an attacker would try it', () => {
       const forged = signToken(
         accessClaims(fx.target.id, { role: 'admin', is_admin: true, is_staff: true, scope: 'admin' }),
       );
-      await expectRefused('POST', '/api/v2/sso/signup/', { token: forged, body: { username: 'escalate_1' } }, 403);
+      await expectRefused(
+        'POST',
+        '/api/v2/sso/signup/',
+        { token: forged, body: { username: 'escalate_1' } },
+        problems.permissionDenied(),
+      );
       await expectRefused(
         'GET',
         `/api/v2/user/provider/?provider=${fx.pub.provider}&ext_id=${fx.pub.ext_id}`,
         { token: forged },
-        403,
+        problems.permissionDenied(),
       );
     });
 
@@ -663,15 +663,25 @@ describe('access control: the API as an attacker would try it', () => {
       const token = tokenFor(admin.id);
       expect((await request(t.baseUrl, 'GET', '/api/v2/audit/social-associations/', { token })).status).toBe(200);
       await t.dataSource.query(`UPDATE users SET role = NULL WHERE id = ${admin.id}`);
-      await expectRefused('GET', '/api/v2/audit/social-associations/', { token }, 403);
-      await expectRefused('DELETE', `/api/v2/user/${fx.target.id}/provider/`, { token, body: fx.priv }, 403);
+      await expectRefused('GET', '/api/v2/audit/social-associations/', { token }, problems.permissionDenied());
+      await expectRefused(
+        'DELETE',
+        `/api/v2/user/${fx.target.id}/provider/`,
+        { token, body: fx.priv },
+        problems.permissionDenied(),
+      );
     });
 
     it('a deactivated user is locked out at once, also from their own data and from optional-auth routes', async () => {
       const token = fx.token('self');
       await f.deactivate(fx.target.id);
-      await expectRefused('DELETE', `/api/v2/user/${fx.target.id}/provider/`, { token, body: fx.priv }, 401);
-      await expectRefused('GET', `/api/v2/user/${fx.target.id}/provider/`, { token }, 401);
+      await expectRefused(
+        'DELETE',
+        `/api/v2/user/${fx.target.id}/provider/`,
+        { token, body: fx.priv },
+        problems.notAuthenticated(),
+      );
+      await expectRefused('GET', `/api/v2/user/${fx.target.id}/provider/`, { token }, problems.notAuthenticated());
     });
   });
 
@@ -681,12 +691,14 @@ describe('access control: the API as an attacker would try it', () => {
 
     /** Every forged token is refused on a closed route, a write, and an optional-auth route alike. */
     async function expectTokenRefused(token: string, detail?: RegExp): Promise<void> {
-      await expectRefused('GET', '/api/v2/user/me/', { token }, 401, {
-        code: 'not_authenticated',
-        ...(detail ? { detail } : {}),
-      });
-      await expectRefused('DELETE', `/api/v2/user/${fx.target.id}/provider/`, { token, body: fx.priv }, 401);
-      await expectRefused('GET', `/api/v2/user/${fx.target.id}/provider/`, { token }, 401);
+      await expectRefused('GET', '/api/v2/user/me/', { token }, problems.notAuthenticated(detail));
+      await expectRefused(
+        'DELETE',
+        `/api/v2/user/${fx.target.id}/provider/`,
+        { token, body: fx.priv },
+        problems.notAuthenticated(),
+      );
+      await expectRefused('GET', `/api/v2/user/${fx.target.id}/provider/`, { token }, problems.notAuthenticated());
     }
 
     const CASES: [string, (fx: Fixture) => string, RegExp][] = [
@@ -838,42 +850,52 @@ describe('access control: the API as an attacker would try it', () => {
       ['Token scheme', (token: string) => `Token ${token}`],
       ['JWT scheme', (token: string) => `JWT ${token}`],
     ])('401 for an Authorization header with %s', async (_name, header) => {
-      await expectRefused('GET', '/api/v2/user/me/', { headers: { authorization: header(fx.token('self')!) } }, 401);
+      await expectRefused(
+        'GET',
+        '/api/v2/user/me/',
+        { headers: { authorization: header(fx.token('self')!) } },
+        problems.notAuthenticated(),
+      );
       await expectRefused(
         'DELETE',
         `/api/v2/user/${fx.target.id}/provider/`,
         { headers: { authorization: header(fx.token('self')!) }, body: fx.priv },
-        401,
+        problems.notAuthenticated(),
       );
     });
 
     it('tokens are read from the Authorization header only (not the query string, a cookie or another header)', async () => {
       const token = fx.token('self')!;
-      await expectRefused('GET', `/api/v2/user/me/?access_token=${token}`, {}, 401);
+      await expectRefused('GET', `/api/v2/user/me/?access_token=${token}`, {}, problems.notAuthenticated());
       await expectRefused(
         'GET',
         '/api/v2/user/me/',
         { headers: { cookie: `access_token=${token}; jwt=${token}` } },
-        401,
+        problems.notAuthenticated(),
       );
       await expectRefused(
         'GET',
         '/api/v2/user/me/',
         { headers: { 'x-access-token': token, 'x-auth-token': token } },
-        401,
+        problems.notAuthenticated(),
       );
       await expectRefused(
         'DELETE',
         `/api/v2/user/${fx.target.id}/provider/`,
         { body: { ...fx.priv, access_token: token } },
-        401,
+        problems.notAuthenticated(),
       );
     });
 
     it('a token of a deleted user stays refused after a new user is created', async () => {
       const token = tokenFor(fx.deletedId);
       await f.makeUser();
-      await expectRefused('GET', '/api/v2/user/me/', { token }, 401, { detail: /does not exist or is inactive/ });
+      await expectRefused(
+        'GET',
+        '/api/v2/user/me/',
+        { token },
+        problems.notAuthenticated(/does not exist or is inactive/),
+      );
     });
   });
 });

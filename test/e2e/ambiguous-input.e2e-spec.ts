@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { factories } from '../support/factories';
 import { request } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
 import { tokenFor } from '../support/tokens';
 
 /**
@@ -41,7 +41,7 @@ describe('input that means two things', () => {
         rawBody: body,
         headers: { 'content-type': 'application/json' },
       });
-      expectProblem(response, 400, { code: 'invalid', detail: 'The request body is not valid UTF-8' });
+      expectProblem(response, problems.invalid('The request body is not valid UTF-8'));
       expect(await f.countAssociations(user.id)).toBe(0);
     });
 
@@ -122,11 +122,10 @@ describe('input that means two things', () => {
       ['a leading ideographic space (U+3000)', '\u3000123'],
     ])('400 field ext_id for %s on create, and nothing is written', async (_name, extId) => {
       const user = await f.makeUser();
-      expectProblem(await create(user.id, { provider: 'google', ext_id: extId }), 400, {
-        field: 'ext_id',
-        code: 'invalid',
-        detail: /invisible formatting characters/,
-      });
+      expectProblem(
+        await create(user.id, { provider: 'google', ext_id: extId }),
+        problems.invalidField('ext_id', 'invalid', /invisible formatting characters/),
+      );
       expect(await f.countAssociations()).toBe(0);
     });
 
@@ -165,7 +164,7 @@ describe('input that means two things', () => {
         token: tokenFor(admin.id),
         body: { username: 'mallory', ext_id: '42\u202E' },
       });
-      expectProblem(response, 400, { field: 'ext_id', code: 'invalid' });
+      expectProblem(response, problems.invalidField('ext_id', 'invalid'));
     });
   });
 });

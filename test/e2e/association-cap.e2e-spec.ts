@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { factories } from '../support/factories';
 import { request } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
 import { tokenFor } from '../support/tokens';
 
 const CAP = 3;
@@ -33,7 +33,7 @@ describe('the most associations a user may hold (MAX_ASSOCIATIONS_PER_USER)', ()
     const user = await f.makeUser();
     for (let i = 0; i < CAP; i++) expect((await create(user.id, `g-${i}`)).status).toBe(201);
     const refused = await create(user.id, 'g-extra');
-    expectProblem(refused, 409, { code: 'too_many_associations', detail: /already holds 3 associations/ });
+    expectProblem(refused, problems.tooManyAssociations(/already holds 3 associations/));
     expect(await f.countAssociations(user.id)).toBe(CAP);
     expect(await f.auditEvents()).toHaveLength(CAP);
 
@@ -44,12 +44,12 @@ describe('the most associations a user may hold (MAX_ASSOCIATIONS_PER_USER)', ()
   it('the same for an admin, and for the path-less route', async () => {
     const [user, admin] = [await f.makeUser(), await f.makeAdmin()];
     for (let i = 0; i < CAP; i++) await f.link(user.id, { ext_id: `a-${i}` });
-    expectProblem(await create(user.id, 'a-extra', tokenFor(admin.id)), 409, { code: 'too_many_associations' });
+    expectProblem(await create(user.id, 'a-extra', tokenFor(admin.id)), problems.tooManyAssociations());
     const pathless = await request(t.baseUrl, 'POST', '/api/v2/user/provider/', {
       token: tokenFor(user.id),
       body: { user_id: user.id, provider: 'google', ext_id: 'a-extra' },
     });
-    expectProblem(pathless, 409, { code: 'too_many_associations' });
+    expectProblem(pathless, problems.tooManyAssociations());
   });
 
   it('20 parallel creates for one user holding 1: exactly 2 more succeed, the rest are 409', async () => {
@@ -76,6 +76,6 @@ describe('the most associations a user may hold (MAX_ASSOCIATIONS_PER_USER)', ()
 
   it('404 (not the cap) for an admin creating for a user that does not exist', async () => {
     const admin = await f.makeAdmin();
-    expectProblem(await create(987_654, 'x', tokenFor(admin.id)), 404, { code: 'not_found' });
+    expectProblem(await create(987_654, 'x', tokenFor(admin.id)), problems.notFound());
   });
 });

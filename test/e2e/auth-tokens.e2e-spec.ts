@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, TEST_JWT_SECRET, TestApp } from '../support/create-test-app';
 import { factories } from '../support/factories';
 import { request, TestResponse } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
 import { accessClaims, signToken, tokenFor } from '../support/tokens';
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -16,7 +16,7 @@ function signHmac(claims: Record<string, unknown>, alg: 'HS384' | 'HS512'): stri
 }
 
 function expectUnauthorized(response: TestResponse): void {
-  expectProblem(response, 401, { code: 'not_authenticated' });
+  expectProblem(response, problems.notAuthenticated());
   expect(response.headers.get('www-authenticate')).toBe('Bearer');
 }
 
@@ -264,7 +264,7 @@ describe('Tokens (Authorization: Bearer, HS256)', () => {
       const intruder = await f.makeUser();
       const token = signToken(accessClaims(intruder.id, { role: 'admin', is_admin: true, is_staff: true }));
       const response = await deleteWith(user.id, { authorization: `Bearer ${token}` });
-      expectProblem(response, 403, { code: 'permission_denied' });
+      expectProblem(response, problems.permissionDenied());
       expect(await f.countAssociations(user.id)).toBe(1);
     });
   });
@@ -311,7 +311,7 @@ describe('Tokens with JWT_ISSUER and JWT_AUDIENCE configured', () => {
   it('404 (authenticated) with the configured iss and aud and no such association', async () => {
     const user = await arrange();
     const response = await deleteWith(user.id, signToken(accessClaims(user.id, { iss: ISSUER, aud: AUDIENCE })), '9');
-    expectProblem(response, 404, { code: 'not_found', detail: /has no \S+ association/ });
+    expectProblem(response, problems.notFound(/has no \S+ association/));
   });
 
   it.each([

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, TEST_JWT_SECRET, TestApp } from '../support/create-test-app';
 import { factories } from '../support/factories';
 import { request } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
 
 const ROOT = resolve(__dirname, '../..');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -205,7 +205,7 @@ describe('CLI (node dist/src/cli/main.js)', () => {
         token: token as string,
         body: { ext_id: '2', provider: 'github' },
       });
-      expectProblem(last, 409, { code: 'last_sign_in_method' });
+      expectProblem(last, problems.lastSignInMethod());
     });
 
     it('honours --expires-in', async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { factories } from '../support/factories';
 import { request, TestResponse } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
 import { tokenFor } from '../support/tokens';
 
 const BODY_ROUTE = '/api/v2/user/provider/';
@@ -270,14 +270,14 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
     it('400 field user_id on POST /api/v2/user/provider/ without user_id', async () => {
       const user = await f.makeUser();
       const res = await create(BODY_ROUTE, tokenFor(user.id), { provider: 'google', ext_id: 'g' });
-      expectProblem(res, 400, { field: 'user_id', instance: BODY_ROUTE });
+      expectProblem(res, problems.invalidField('user_id'), { instance: BODY_ROUTE });
       await expectNothingWritten();
     });
 
     it('400 field user_id on POST /api/v2/user/provider/ without user_id, for an admin too', async () => {
       const admin = await f.makeAdmin();
       const res = await create(BODY_ROUTE, tokenFor(admin.id), { provider: 'google', ext_id: 'g' });
-      expectProblem(res, 400, { field: 'user_id' });
+      expectProblem(res, problems.invalidField('user_id'));
       await expectNothingWritten();
     });
 
@@ -286,7 +286,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
       async (userId) => {
         const user = await f.makeUser();
         const res = await create(BODY_ROUTE, tokenFor(user.id), { user_id: userId, provider: 'google', ext_id: 'g' });
-        expectProblem(res, 400, { field: 'user_id' });
+        expectProblem(res, problems.invalidField('user_id'));
         await expectNothingWritten();
       },
     );
@@ -296,7 +296,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
       const admin = await f.makeAdmin();
       for (const token of [tokenFor(user.id), tokenFor(admin.id)]) {
         const res = await create(pathRoute(id), token, { provider: 'google', ext_id: 'g' });
-        expectProblem(res, 400);
+        expectProblem(res, problems.invalidField('id', 'invalid'));
       }
       await expectNothingWritten();
     });
@@ -309,7 +309,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
         provider: 'google',
         ext_id: 'g',
       });
-      expectProblem(res, 400, { field: 'user_id' });
+      expectProblem(res, problems.invalidField('user_id'));
       await expectNothingWritten();
     });
 
@@ -321,7 +321,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
         provider: 'google',
         ext_id: 'g',
       });
-      expectProblem(res, 400, { field: 'user_id' });
+      expectProblem(res, problems.invalidField('user_id'));
       await expectNothingWritten();
     });
 
@@ -340,7 +340,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
     ])('400 field ext_id when ext_id is %s', async (_name, extId) => {
       const user = await f.makeUser();
       const res = await create(pathRoute(user.id), tokenFor(user.id), { provider: 'google', ext_id: extId });
-      expectProblem(res, 400, { field: 'ext_id', instance: pathRoute(user.id) });
+      expectProblem(res, problems.invalidField('ext_id'), { instance: pathRoute(user.id) });
       await expectNothingWritten();
     });
 
@@ -355,7 +355,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
     ])('400 field provider when provider is %s', async (_name, provider) => {
       const user = await f.makeUser();
       const res = await create(pathRoute(user.id), tokenFor(user.id), { provider, ext_id: 'g' });
-      expectProblem(res, 400, { field: 'provider' });
+      expectProblem(res, problems.invalidField('provider'));
       await expectNothingWritten();
     });
 
@@ -375,7 +375,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
         ext_id: 'g',
         profile_url: profileUrl,
       });
-      expectProblem(res, 400, { field: 'profile_url' });
+      expectProblem(res, problems.invalidField('profile_url'));
       await expectNothingWritten();
     });
 
@@ -386,7 +386,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
         ext_id: 'e',
         profile_url: 'https://example.com/u/1',
       });
-      expectProblem(res, 400, { field: 'profile_url' });
+      expectProblem(res, problems.invalidField('profile_url'));
       await expectNothingWritten();
     });
 
@@ -398,7 +398,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
     ])('400 field metadata when metadata is %s', async (_name, metadata) => {
       const user = await f.makeUser();
       const res = await create(pathRoute(user.id), tokenFor(user.id), { provider: 'external', ext_id: 'e', metadata });
-      expectProblem(res, 400, { field: 'metadata' });
+      expectProblem(res, problems.invalidField('metadata'));
       await expectNothingWritten();
     });
 
@@ -407,7 +407,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
       const metadata = { blob: 'x'.repeat(16 * 1024 - '{"blob":""}'.length + 1) };
       expect(Buffer.byteLength(JSON.stringify(metadata))).toBe(16 * 1024 + 1);
       const res = await create(pathRoute(user.id), tokenFor(user.id), { provider: 'external', ext_id: 'e', metadata });
-      expectProblem(res, 400, { field: 'metadata' });
+      expectProblem(res, problems.invalidField('metadata'));
       await expectNothingWritten();
     });
 
@@ -418,7 +418,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
         ext_id: 'g',
         metadata: { a: 1 },
       });
-      expectProblem(res, 400, { field: 'metadata' });
+      expectProblem(res, problems.invalidField('metadata'));
       await expectNothingWritten();
     });
 
@@ -429,7 +429,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
         ext_id: 'e',
         show_in_profile: true,
       });
-      expectProblem(res, 400, { field: 'show_in_profile' });
+      expectProblem(res, problems.invalidField('show_in_profile'));
       await expectNothingWritten();
     });
 
@@ -440,7 +440,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
         ext_id: 'g',
         show_in_profile: value,
       });
-      expectProblem(res, 400, { field: 'show_in_profile' });
+      expectProblem(res, problems.invalidField('show_in_profile'));
       await expectNothingWritten();
     });
 
@@ -451,7 +451,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
         ext_id: 'g',
         is_admin: true,
       });
-      expectProblem(res, 400, { field: 'is_admin', code: 'unknown_field' });
+      expectProblem(res, problems.invalidField('is_admin', 'unknown_field'));
       await expectNothingWritten();
     });
 
@@ -463,7 +463,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
         ext_id: 'g',
         id: 5,
       });
-      expectProblem(res, 400, { field: 'id', code: 'unknown_field' });
+      expectProblem(res, problems.invalidField('id', 'unknown_field'));
       await expectNothingWritten();
     });
 
@@ -476,7 +476,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
     ])('400 when the body is %s', async (_name, options) => {
       const user = await f.makeUser();
       const res = await request(t.baseUrl, 'POST', pathRoute(user.id), { token: tokenFor(user.id), ...options });
-      expectProblem(res, 400);
+      expectProblem(res, problems.invalid());
       await expectNothingWritten();
     });
   });
@@ -484,15 +484,21 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
   describe('401', () => {
     it('401 for an anonymous caller, on both routes', async () => {
       const user = await f.makeUser();
-      expectProblem(await create(pathRoute(user.id), undefined, { provider: 'google', ext_id: 'g' }), 401);
-      expectProblem(await create(BODY_ROUTE, undefined, { user_id: user.id, provider: 'google', ext_id: 'g' }), 401);
+      expectProblem(
+        await create(pathRoute(user.id), undefined, { provider: 'google', ext_id: 'g' }),
+        problems.notAuthenticated(),
+      );
+      expectProblem(
+        await create(BODY_ROUTE, undefined, { user_id: user.id, provider: 'google', ext_id: 'g' }),
+        problems.notAuthenticated(),
+      );
       await expectNothingWritten();
     });
 
     it('401 for an invalid token', async () => {
       const user = await f.makeUser();
       const res = await create(pathRoute(user.id), `${tokenFor(user.id)}x`, { provider: 'google', ext_id: 'g' });
-      expectProblem(res, 401);
+      expectProblem(res, problems.notAuthenticated());
       await expectNothingWritten();
     });
   });
@@ -504,7 +510,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
         const caller = await f.makeUser({ role });
         const user = await f.makeUser();
         const res = await create(pathRoute(user.id), tokenFor(caller.id), { provider: 'google', ext_id: 'g' });
-        expectProblem(res, 403, { code: 'permission_denied' });
+        expectProblem(res, problems.permissionDenied());
         await expectNothingWritten();
       },
     );
@@ -519,7 +525,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
           provider: 'google',
           ext_id: 'g',
         });
-        expectProblem(res, 403, { code: 'permission_denied' });
+        expectProblem(res, problems.permissionDenied());
         await expectNothingWritten();
       },
     );
@@ -527,13 +533,13 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
     it('403 for a non-admin naming a user that does not exist (no enumeration)', async () => {
       const caller = await f.makeUser();
       const res = await create(pathRoute(caller.id + 1000), tokenFor(caller.id), { provider: 'google', ext_id: 'g' });
-      expectProblem(res, 403);
+      expectProblem(res, problems.permissionDenied());
       const viaBody = await create(BODY_ROUTE, tokenFor(caller.id), {
         user_id: caller.id + 1000,
         provider: 'google',
         ext_id: 'g',
       });
-      expectProblem(viaBody, 403);
+      expectProblem(viaBody, problems.permissionDenied());
       await expectNothingWritten();
     });
   });
@@ -542,7 +548,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
     it('404 not_found when an admin names a user that does not exist (path route)', async () => {
       const admin = await f.makeAdmin();
       const res = await create(pathRoute(admin.id + 1000), tokenFor(admin.id), { provider: 'google', ext_id: 'g' });
-      expectProblem(res, 404, { code: 'not_found', detail: /^User \d+ does not exist$/ });
+      expectProblem(res, problems.notFound(/^User \d+ does not exist$/));
       await expectNothingWritten();
     });
 
@@ -553,7 +559,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
         provider: 'google',
         ext_id: 'g',
       });
-      expectProblem(res, 404, { code: 'not_found', detail: /^User \d+ does not exist$/ });
+      expectProblem(res, problems.notFound(/^User \d+ does not exist$/));
       await expectNothingWritten();
     });
   });
@@ -564,7 +570,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
       await f.link(user.id, { provider: 'google', ext_id: 'g' });
       const eventsBefore = await f.auditEvents();
       const res = await create(pathRoute(user.id), tokenFor(user.id), { provider: 'google', ext_id: 'g' });
-      expectProblem(res, 409, { code: 'already_linked' });
+      expectProblem(res, problems.alreadyLinked());
       expect(await f.countAssociations()).toBe(1);
       expect(await f.auditEvents()).toEqual(eventsBefore);
     });
@@ -575,7 +581,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
       await f.link(owner.id, { provider: 'google', ext_id: 'g' });
       const eventsBefore = await f.auditEvents();
       const res = await create(pathRoute(user.id), tokenFor(user.id), { provider: 'google', ext_id: 'g' });
-      expectProblem(res, 409, { code: 'already_linked' });
+      expectProblem(res, problems.alreadyLinked());
       expect(await f.countAssociations(user.id)).toBe(0);
       expect(await f.countAssociations(owner.id)).toBe(1);
       expect(await f.auditEvents()).toEqual(eventsBefore);
@@ -587,7 +593,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
       const user = await f.makeUser();
       await f.link(owner.id, { provider: 'github', ext_id: '55' });
       const res = await create(BODY_ROUTE, tokenFor(admin.id), { user_id: user.id, provider: 'github', ext_id: 55 });
-      expectProblem(res, 409, { code: 'already_linked' });
+      expectProblem(res, problems.alreadyLinked());
       expect(await f.countAssociations(user.id)).toBe(0);
     });
 
@@ -596,7 +602,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
       const first = await create(pathRoute(user.id), tokenFor(user.id), { provider: 'google', ext_id: 123 });
       expect(first.status, first.text).toBe(201);
       const second = await create(pathRoute(user.id), tokenFor(user.id), { provider: 'google', ext_id: '123' });
-      expectProblem(second, 409, { code: 'already_linked' });
+      expectProblem(second, problems.alreadyLinked());
       expect(await f.countAssociations()).toBe(1);
       expect(await f.auditEvents()).toHaveLength(1);
     });
@@ -613,7 +619,7 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
       );
       const statuses = responses.map((r) => r.status).sort();
       expect(statuses, responses.map((r) => r.text).join('\n')).toEqual([201, ...Array<number>(19).fill(409)]);
-      for (const res of responses.filter((r) => r.status === 409)) expectProblem(res, 409, { code: 'already_linked' });
+      for (const res of responses.filter((r) => r.status === 409)) expectProblem(res, problems.alreadyLinked());
       expect(await f.countAssociations()).toBe(1);
       const events = await f.auditEvents();
       expect(events).toHaveLength(1);
@@ -662,7 +668,7 @@ describe('POST /api/v2/user/:id/provider/ with PROVIDERS configured', () => {
       token: tokenFor(user.id),
       body: { provider: p, ext_id: 'x' },
     });
-    expectProblem(res, 400, { field: 'provider', code: 'provider_not_allowed', detail: /google, github/ });
+    expectProblem(res, problems.invalidField('provider', 'provider_not_allowed', /google, github/));
     expect(res.body.errors[0].messages[0].message).toMatch(/google, github/);
     expect(await f.countAssociations()).toBe(0);
     expect(await f.auditEvents()).toEqual([]);

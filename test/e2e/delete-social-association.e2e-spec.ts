@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { factories } from '../support/factories';
 import { request, RequestOptions, TestResponse } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
 import { tokenFor } from '../support/tokens';
 
 const MAX_ID = 2_147_483_647;
@@ -208,7 +208,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
       const { user, token } = await userWithAssociation();
       const other = await f.makeUser();
       const response = await del(user.id, { token, body: { ext_id: '123', provider: 'google', user_id: other.id } });
-      expectProblem(response, 400, { field: 'user_id', code: 'user_id_mismatch', instance: path(user.id) });
+      expectProblem(response, problems.invalidField('user_id', 'user_id_mismatch'), { instance: path(user.id) });
       await expectUnchanged(2);
     });
 
@@ -218,7 +218,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
         token,
         body: { ext_id: '123', provider: 'google', user_id: String(user.id + 1) },
       });
-      expectProblem(response, 400, { field: 'user_id', code: 'user_id_mismatch' });
+      expectProblem(response, problems.invalidField('user_id', 'user_id_mismatch'));
       await expectUnchanged(2);
     });
 
@@ -229,7 +229,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
         token: tokenFor(admin.id),
         body: { ext_id: '123', provider: 'google', user_id: admin.id },
       });
-      expectProblem(response, 400, { field: 'user_id', code: 'user_id_mismatch' });
+      expectProblem(response, problems.invalidField('user_id', 'user_id_mismatch'));
       await expectUnchanged(2);
     });
 
@@ -238,7 +238,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
       async (userId) => {
         const { user, token } = await userWithAssociation();
         const response = await del(user.id, { token, body: { ext_id: '123', provider: 'google', user_id: userId } });
-        expectProblem(response, 400, { field: 'user_id', code: 'invalid' });
+        expectProblem(response, problems.invalidField('user_id', 'invalid'));
         await expectUnchanged(2);
       },
     );
@@ -248,7 +248,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
       async (id) => {
         const { token } = await userWithAssociation();
         const response = await del(id, { token, body: { ext_id: '123', provider: 'google' } });
-        expectProblem(response, 400, { field: 'id', code: 'invalid', instance: path(id) });
+        expectProblem(response, problems.invalidField('id', 'invalid'), { instance: path(id) });
         await expectUnchanged(2);
       },
     );
@@ -257,20 +257,20 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
       const { token } = await userWithAssociation();
       const id = '1'.repeat(120);
       const response = await del(id, { token, body: { ext_id: '123', provider: 'google' } });
-      expectProblem(response, 400, { code: 'invalid', instance: path(id) });
+      expectProblem(response, problems.invalid(), { instance: path(id) });
       await expectUnchanged(2);
     });
 
     it.each(['abc', '0', '2147483648'])('400 for the path id %s for an admin caller', async (id) => {
       const admin = await f.makeAdmin();
       const response = await del(id, { token: tokenFor(admin.id), body: { ext_id: '123', provider: 'google' } });
-      expectProblem(response, 400, { field: 'id', code: 'invalid' });
+      expectProblem(response, problems.invalidField('id', 'invalid'));
     });
 
     it('400 when body and query string name different ext_ids (field ext_id)', async () => {
       const { user, token } = await userWithAssociation();
       const response = await del(user.id, { token, body: { ext_id: '123', provider: 'google' } }, '/?ext_id=124');
-      expectProblem(response, 400, { field: 'ext_id' });
+      expectProblem(response, problems.invalidField('ext_id'));
       await expectUnchanged(2);
     });
 
@@ -281,7 +281,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
         { token, body: { ext_id: '123', provider: 'google' } },
         '/?provider=facebook',
       );
-      expectProblem(response, 400, { field: 'provider' });
+      expectProblem(response, problems.invalidField('provider'));
       await expectUnchanged(2);
     });
 
@@ -307,7 +307,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
     ])('400 for ext_id %s (field ext_id)', async (_name, body) => {
       const { user, token } = await userWithAssociation();
       const response = await del(user.id, { token, body: { provider: 'google', ...body } });
-      expectProblem(response, 400, { field: 'ext_id', code: 'invalid' });
+      expectProblem(response, problems.invalidField('ext_id', 'invalid'));
       await expectUnchanged(2);
     });
 
@@ -318,7 +318,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
     ])('400, not 500, for ext_id with %s', async (_name, rawExtId) => {
       const { user, token } = await userWithAssociation();
       const response = await del(user.id, json(`{"ext_id":${rawExtId},"provider":"google"}`, { token }));
-      expectProblem(response, 400, { field: 'ext_id', code: 'invalid' });
+      expectProblem(response, problems.invalidField('ext_id', 'invalid'));
       await expectUnchanged(2);
     });
 
@@ -329,14 +329,14 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
     ])('400 for ext_id with %s in the query string', async (_name, extId) => {
       const { user, token } = await userWithAssociation();
       const response = await del(user.id, { token }, `/?ext_id=${extId}&provider=google`);
-      expectProblem(response, 400, { field: 'ext_id', code: 'invalid' });
+      expectProblem(response, problems.invalidField('ext_id', 'invalid'));
       await expectUnchanged(2);
     });
 
     it('400 for ext_id given twice in the query string', async () => {
       const { user, token } = await userWithAssociation();
       const response = await del(user.id, { token }, '/?ext_id=123&ext_id=124&provider=google');
-      expectProblem(response, 400, { field: 'ext_id' });
+      expectProblem(response, problems.invalidField('ext_id'));
       await expectUnchanged(2);
     });
 
@@ -352,14 +352,20 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
     ])('400 for provider %s (field provider)', async (_name, body) => {
       const { user, token } = await userWithAssociation();
       const response = await del(user.id, { token, body: { ext_id: '123', ...body } });
-      expectProblem(response, 400, { field: 'provider', code: 'invalid' });
+      expectProblem(response, problems.invalidField('provider', 'invalid'));
       await expectUnchanged(2);
     });
 
     it('400 without ext_id and provider at all (no body, no query)', async () => {
       const { user, token } = await userWithAssociation();
       const response = await del(user.id, { token });
-      expectProblem(response, 400, { field: 'ext_id' });
+      expectProblem(
+        response,
+        problems.invalidFields([
+          ['ext_id', 'invalid'],
+          ['provider', 'invalid'],
+        ]),
+      );
       await expectUnchanged(2);
     });
 
@@ -368,7 +374,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
       async (field) => {
         const { user, token } = await userWithAssociation();
         const response = await del(user.id, { token, body: { ext_id: '123', provider: 'google', [field]: 'x' } });
-        expectProblem(response, 400, { field, code: 'unknown_field' });
+        expectProblem(response, problems.invalidField(field, 'unknown_field'));
         await expectUnchanged(2);
       },
     );
@@ -376,14 +382,14 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
     it('400 unknown_field for an unknown query parameter', async () => {
       const { user, token } = await userWithAssociation();
       const response = await del(user.id, { token }, '/?ext_id=123&provider=google&force=true');
-      expectProblem(response, 400, { field: 'force', code: 'unknown_field' });
+      expectProblem(response, problems.invalidField('force', 'unknown_field'));
       await expectUnchanged(2);
     });
 
     it('400 unknown_field for an unknown query parameter next to a valid body', async () => {
       const { user, token } = await userWithAssociation();
       const response = await del(user.id, { token, body: { ext_id: '123', provider: 'google' } }, '/?foo=bar');
-      expectProblem(response, 400, { field: 'foo', code: 'unknown_field' });
+      expectProblem(response, problems.invalidField('foo', 'unknown_field'));
       await expectUnchanged(2);
     });
 
@@ -396,7 +402,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
     ])('400 when the body is %s', async (_name, rawBody) => {
       const { user, token } = await userWithAssociation();
       const response = await del(user.id, json(rawBody, { token }), '/?ext_id=123&provider=google');
-      expectProblem(response, 400, { code: 'invalid', detail: /JSON object/ });
+      expectProblem(response, problems.invalid(/JSON object/));
       await expectUnchanged(2);
     });
 
@@ -408,7 +414,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
     ])('400 for malformed JSON (%s)', async (_name, rawBody) => {
       const { user, token } = await userWithAssociation();
       const response = await del(user.id, json(rawBody, { token }));
-      expectProblem(response, 400, { code: 'invalid' });
+      expectProblem(response, problems.invalid());
       await expectUnchanged(2);
     });
 
@@ -416,15 +422,16 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
       const { user, token } = await userWithAssociation();
       const rawBody = `{"ext_id":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)},"provider":"google"}`;
       const response = await del(user.id, json(rawBody, { token }));
-      expectProblem(response, 400);
+      expectProblem(response, problems.invalid());
       await expectUnchanged(2);
     });
 
     it('400, not 403, for a non-admin caller sending a malformed id and a valid body', async () => {
       const { token } = await userWithAssociation();
-      expectProblem(await del('abc', { token, body: { ext_id: '123', provider: 'google', user_id: 999 } }), 400, {
-        field: 'id',
-      });
+      expectProblem(
+        await del('abc', { token, body: { ext_id: '123', provider: 'google', user_id: 999 } }),
+        problems.invalidField('id'),
+      );
       await expectUnchanged(2);
     });
   });
@@ -433,7 +440,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
     it('401 without a token, with WWW-Authenticate: Bearer', async () => {
       const { user } = await userWithAssociation();
       const response = await del(user.id, { body: { ext_id: '123', provider: 'google' } });
-      expectProblem(response, 401, { code: 'not_authenticated', instance: path(user.id) });
+      expectProblem(response, problems.notAuthenticated(), { instance: path(user.id) });
       expect(response.headers.get('www-authenticate')).toBe('Bearer');
       await expectUnchanged(2);
     });
@@ -441,19 +448,19 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
     it('401 without a token even when the body is invalid', async () => {
       const { user } = await userWithAssociation();
       const response = await del(user.id, { body: { ext_id: true, provider: 'Google', extra: 1 } });
-      expectProblem(response, 401, { code: 'not_authenticated' });
+      expectProblem(response, problems.notAuthenticated());
       expect(response.headers.get('www-authenticate')).toBe('Bearer');
     });
 
     it('401 without a token for a malformed id', async () => {
       const response = await del('abc', { body: { ext_id: '123', provider: 'google' } });
-      expectProblem(response, 401, { code: 'not_authenticated' });
+      expectProblem(response, problems.notAuthenticated());
     });
 
     it('401 for an invalid token', async () => {
       const { user } = await userWithAssociation();
       const response = await del(user.id, { token: 'not-a-jwt', body: { ext_id: '123', provider: 'google' } });
-      expectProblem(response, 401, { code: 'not_authenticated' });
+      expectProblem(response, problems.notAuthenticated());
       expect(response.headers.get('www-authenticate')).toBe('Bearer');
       await expectUnchanged(2);
     });
@@ -467,7 +474,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
         token: tokenFor(intruder.id),
         body: { ext_id: '123', provider: 'google' },
       });
-      expectProblem(response, 403, { code: 'permission_denied', instance: path(user.id) });
+      expectProblem(response, problems.permissionDenied(), { instance: path(user.id) });
       await expectUnchanged(2);
     });
 
@@ -477,7 +484,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
       const token = tokenFor(intruder.id);
       const existing = await del(user.id, { token, body: { ext_id: '123', provider: 'google' } });
       const missing = await del(user.id + 1000, { token, body: { ext_id: '123', provider: 'google' } });
-      expectProblem(missing, 403, { code: 'permission_denied' });
+      expectProblem(missing, problems.permissionDenied());
       // Nothing tells the two apart.
       expect(missing.body.detail).toBe(existing.body.detail);
       expect(missing.body.errors).toEqual(existing.body.errors);
@@ -487,14 +494,14 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
       const { user } = await userWithAssociation();
       const intruder = await f.makeUser();
       const response = await del(user.id, { token: tokenFor(intruder.id), body: { ext_id: true } });
-      expectProblem(response, 403, { code: 'permission_denied' });
+      expectProblem(response, problems.permissionDenied());
     });
 
     it.each(['moderator', 'editor'] as const)('403 for a %s on the association of another user', async (role) => {
       const { user } = await userWithAssociation();
       const staff = await f.makeUser({ role });
       const response = await del(user.id, { token: tokenFor(staff.id), body: { ext_id: '123', provider: 'google' } });
-      expectProblem(response, 403, { code: 'permission_denied' });
+      expectProblem(response, problems.permissionDenied());
       await expectUnchanged(2);
     });
 
@@ -505,7 +512,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
         token: tokenFor(intruder.id),
         body: { ext_id: '123', provider: 'google', user_id: intruder.id },
       });
-      expectProblem(response, 403, { code: 'permission_denied' });
+      expectProblem(response, problems.permissionDenied());
       await expectUnchanged(2);
     });
 
@@ -513,7 +520,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
       const { user } = await userWithAssociation();
       const intruder = await f.makeUser();
       const response = await del(user.id, { token: tokenFor(intruder.id) }, '/?ext_id=123&provider=google');
-      expectProblem(response, 403, { code: 'permission_denied' });
+      expectProblem(response, problems.permissionDenied());
       await expectUnchanged(2);
     });
   });
@@ -522,14 +529,14 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
     it('404 when the user has no such association', async () => {
       const { user, token } = await userWithAssociation();
       const response = await del(user.id, { token, body: { ext_id: '999', provider: 'google' } });
-      expectProblem(response, 404, { code: 'not_found', detail: /has no \S+ association/, instance: path(user.id) });
+      expectProblem(response, problems.notFound(/has no \S+ association/), { instance: path(user.id) });
       await expectUnchanged(2);
     });
 
     it('404 when the ext_id exists under another provider', async () => {
       const { user, token } = await userWithAssociation();
       const response = await del(user.id, { token, body: { ext_id: '123', provider: 'twitter' } });
-      expectProblem(response, 404, { code: 'not_found', detail: /has no \S+ association/ });
+      expectProblem(response, problems.notFound(/has no \S+ association/));
       await expectUnchanged(2);
     });
 
@@ -537,7 +544,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
       const { user: owner } = await userWithAssociation();
       const other = await f.makeUser();
       const response = await del(other.id, { token: tokenFor(other.id), body: { ext_id: '123', provider: 'google' } });
-      expectProblem(response, 404, { code: 'not_found', detail: /has no \S+ association/ });
+      expectProblem(response, problems.notFound(/has no \S+ association/));
       expect(await f.countAssociations(owner.id)).toBe(2);
       await expectUnchanged(2);
     });
@@ -547,7 +554,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
       const other = await f.makeUser();
       const admin = await f.makeAdmin();
       const response = await del(other.id, { token: tokenFor(admin.id), body: { ext_id: '123', provider: 'google' } });
-      expectProblem(response, 404, { code: 'not_found', detail: /has no \S+ association/ });
+      expectProblem(response, problems.notFound(/has no \S+ association/));
       expect(await f.countAssociations(owner.id)).toBe(2);
       await expectUnchanged(2);
     });
@@ -556,17 +563,17 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
       await userWithAssociation();
       const admin = await f.makeAdmin();
       const response = await del(MAX_ID, { token: tokenFor(admin.id), body: { ext_id: '123', provider: 'google' } });
-      expectProblem(response, 404, { code: 'not_found', detail: /^User \d+ does not exist$/, instance: path(MAX_ID) });
+      expectProblem(response, problems.notFound(/^User \d+ does not exist$/), { instance: path(MAX_ID) });
       await expectUnchanged(2);
     });
 
     it('404 the second time the same association is deleted', async () => {
       const { user, token } = await userWithAssociation();
       expectNoContent(await del(user.id, { token, body: { ext_id: '123', provider: 'google' } }));
-      expectProblem(await del(user.id, { token, body: { ext_id: '123', provider: 'google' } }), 404, {
-        code: 'not_found',
-        detail: /has no \S+ association/,
-      });
+      expectProblem(
+        await del(user.id, { token, body: { ext_id: '123', provider: 'google' } }),
+        problems.notFound(/has no \S+ association/),
+      );
       await expectDeletedOnly(user.id);
     });
 
@@ -575,10 +582,10 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
       await f.link(user.id, { provider: 'keycloak', ext_id: 'AbC' });
       const token = tokenFor(user.id);
       for (const extId of ['abc', 'ABC', ' AbC', 'AbC ']) {
-        expectProblem(await del(user.id, { token, body: { ext_id: extId, provider: 'keycloak' } }), 404, {
-          code: 'not_found',
-          detail: /has no \S+ association/,
-        });
+        expectProblem(
+          await del(user.id, { token, body: { ext_id: extId, provider: 'keycloak' } }),
+          problems.notFound(/has no \S+ association/),
+        );
       }
       await expectUnchanged(1);
     });
@@ -589,7 +596,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
       const user = await f.makeUser({ has_usable_password: false });
       await f.link(user.id, { provider: 'google', ext_id: '123' });
       const response = await del(user.id, { token: tokenFor(user.id), body: { ext_id: '123', provider: 'google' } });
-      expectProblem(response, 409, { code: 'last_sign_in_method', instance: path(user.id) });
+      expectProblem(response, problems.lastSignInMethod(), { instance: path(user.id) });
       await expectUnchanged(1);
       expect(await f.countAssociations(user.id)).toBe(1);
     });
@@ -597,9 +604,10 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
     it('204 then 409 for a passwordless user deleting both of their two associations', async () => {
       const { user, token } = await userWithAssociation({ has_usable_password: false });
       expectNoContent(await del(user.id, { token, body: { ext_id: '123', provider: 'google' } }));
-      expectProblem(await del(user.id, { token, body: { ext_id: '123', provider: 'facebook' } }), 409, {
-        code: 'last_sign_in_method',
-      });
+      expectProblem(
+        await del(user.id, { token, body: { ext_id: '123', provider: 'facebook' } }),
+        problems.lastSignInMethod(),
+      );
       expect(await f.countAssociations(user.id)).toBe(1);
       expect(await deletedEvents()).toMatchObject([{ provider: 'google' }]);
     });
@@ -624,7 +632,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
       const user = await f.makeUser({ has_usable_password: false });
       await f.link(user.id, { provider: 'google', ext_id: '123' });
       const response = await del(user.id, { token: tokenFor(user.id), body: { ext_id: '999', provider: 'google' } });
-      expectProblem(response, 404, { code: 'not_found', detail: /has no \S+ association/ });
+      expectProblem(response, problems.notFound(/has no \S+ association/));
       await expectUnchanged(1);
     });
   });
@@ -637,7 +645,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
         rawBody: '{"ext_id":"123","provider":"google"}',
         headers: { 'content-type': 'text/plain' },
       });
-      expectProblem(response, 415, { code: 'unsupported_media_type' });
+      expectProblem(response, problems.unsupportedMediaType());
       await expectUnchanged(2);
     });
 
@@ -648,7 +656,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
         rawBody: 'ext_id=123&provider=google',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
       });
-      expectProblem(response, 415, { code: 'unsupported_media_type' });
+      expectProblem(response, problems.unsupportedMediaType());
       await expectUnchanged(2);
     });
 
@@ -669,7 +677,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
         token,
         body: { ext_id: '123', provider: 'google', padding: 'x'.repeat(64 * 1024) },
       });
-      expectProblem(response, 413, { code: 'payload_too_large' });
+      expectProblem(response, problems.payloadTooLarge());
       await expectUnchanged(2);
     });
   });
@@ -730,8 +738,14 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
       await f.link(other.id, { provider: 'github', ext_id: '9' });
       const token = tokenFor(user.id);
       const eventsBefore = await f.auditEvents();
-      expectProblem(await del(user.id, { token, body: { ext_id: '9', provider: 'github' } }), 404);
-      expectProblem(await del(user.id, { token, body: { ext_id: '123', provider: 'google' } }), 409);
+      expectProblem(
+        await del(user.id, { token, body: { ext_id: '9', provider: 'github' } }),
+        problems.notFound(`User ${user.id} has no github association with this ext_id`),
+      );
+      expectProblem(
+        await del(user.id, { token, body: { ext_id: '123', provider: 'google' } }),
+        problems.lastSignInMethod(),
+      );
       expect(await f.countAssociations(user.id)).toBe(1);
       expect(await f.countAssociations(other.id)).toBe(1);
       expect(await f.auditEvents()).toEqual(eventsBefore);
@@ -758,7 +772,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
         body: { ext_id: '999', provider: 'google' },
         headers: { 'x-request-id': 'trace-0001' },
       });
-      expectProblem(response, 404, { code: 'not_found', detail: /has no \S+ association/ });
+      expectProblem(response, problems.notFound(/has no \S+ association/));
       expect(response.body.request_id).toBe('trace-0001');
     });
 
@@ -774,7 +788,7 @@ describe('DELETE /api/v2/user/:id/provider/', () => {
         body: { ext_id: '999', provider: 'google' },
         headers: { 'x-request-id': incoming },
       });
-      expectProblem(response, 404);
+      expectProblem(response, problems.notFound(`User ${user.id} has no google association with this ext_id`));
       expect(response.headers.get('x-request-id')).not.toBe(incoming);
       expect(response.headers.get('x-request-id')).toMatch(/^[A-Za-z0-9._:-]{1,64}$/);
     });

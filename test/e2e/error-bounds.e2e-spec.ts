@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { factories } from '../support/factories';
 import { request } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
 import { tokenFor } from '../support/tokens';
 
 /** An error answer does not grow with what the client sent, nor does the work to find it. */
@@ -18,6 +18,9 @@ describe('error answers are bounded', () => {
 
   const manyFields = (n: number): Record<string, number> =>
     Object.fromEntries(Array.from({ length: n }, (_, i) => [`u${i}`, 1]));
+  /** The errors of the first `n` of those fields, each refused as unknown. */
+  const unknownFields = (n: number): [string, string][] =>
+    Array.from({ length: n }, (_, i) => [`u${i}`, 'unknown_field']);
 
   it('5,000 unknown fields in a 49 KB body: one 400 of under 1 KB', async () => {
     const user = await f.makeUser();
@@ -27,7 +30,7 @@ describe('error answers are bounded', () => {
       token: tokenFor(user.id),
       body,
     });
-    expectProblem(response, 400, { code: 'invalid', detail: 'The request body has more than 32 fields' });
+    expectProblem(response, problems.invalid('The request body has more than 32 fields'));
     expect(response.body.errors).toHaveLength(1);
     expect(response.text.length).toBeLessThan(1024);
     expect(await f.countAssociations()).toBe(0);
@@ -39,7 +42,7 @@ describe('error answers are bounded', () => {
     const response = await request(t.baseUrl, 'GET', `/api/v2/audit/social-associations/?${query}`, {
       token: tokenFor((await f.makeAdmin()).id),
     });
-    expectProblem(response, 400, { code: 'invalid', detail: 'The request query has more than 32 fields' });
+    expectProblem(response, problems.invalid('The request query has more than 32 fields'));
     expect(response.text.length).toBeLessThan(1024);
   });
 
@@ -49,9 +52,8 @@ describe('error answers are bounded', () => {
       token: tokenFor(user.id),
       body: { provider: 'google', ext_id: '1', ...manyFields(25) },
     });
-    expectProblem(response, 400, { field: 'u0', code: 'unknown_field' });
+    expectProblem(response, problems.invalidFields(unknownFields(20), /; and 5 more problems$/));
     expect(response.body.errors).toHaveLength(20);
-    expect(response.body.detail).toMatch(/; and 5 more problems$/);
   });
 
   it('32 fields are still checked field by field (the bound is not a new rule for real requests)', async () => {
@@ -60,7 +62,6 @@ describe('error answers are bounded', () => {
       token: tokenFor(user.id),
       body: { provider: 'google', ext_id: '1', ...manyFields(30) },
     });
-    expectProblem(response, 400, { field: 'u0', code: 'unknown_field' });
-    expect(response.body.detail).toMatch(/; and 10 more problems$/);
+    expectProblem(response, problems.invalidFields(unknownFields(20), /; and 10 more problems$/));
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { factories } from '../support/factories';
 import { request } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
 import { tokenFor } from '../support/tokens';
 
 describe('health and errors', () => {
@@ -75,18 +75,18 @@ describe('health and errors', () => {
       ['GET', '/health'],
     ])('404 problem+json for %s %s', async (method, path) => {
       const response = await request(t.baseUrl, method, path);
-      expectProblem(response, 404, { code: 'not_found', instance: path });
+      expectProblem(response, problems.noRoute(method, path), { instance: path });
     });
 
     it('404 problem+json for an unknown route also with a valid token', async () => {
       const user = await f.makeUser();
       const response = await request(t.baseUrl, 'GET', '/api/v2/secret/', { token: tokenFor(user.id) });
-      expectProblem(response, 404, { code: 'not_found', instance: '/api/v2/secret/' });
+      expectProblem(response, problems.noRoute('GET', '/api/v2/secret/'), { instance: '/api/v2/secret/' });
     });
 
     it('404 problem+json drops the query string from instance', async () => {
       const response = await request(t.baseUrl, 'GET', '/nope?token=abc');
-      expectProblem(response, 404, { code: 'not_found', instance: '/nope' });
+      expectProblem(response, problems.noRoute('GET', '/nope'), { instance: '/nope' });
     });
   });
 
@@ -104,7 +104,7 @@ describe('health and errors', () => {
         body: { ext_id: '1', provider: 'google' },
       });
       expect([404, 405]).toContain(response.status);
-      expectProblem(response, response.status);
+      expectProblem(response, response.status === 405 ? problems.methodNotAllowed() : problems.noRoute(method, path));
     });
   });
 
@@ -119,7 +119,7 @@ describe('health and errors', () => {
         token: tokenFor(user.id),
         body: { ext_id: '1', provider: 'google' },
       });
-      expectProblem(response, 400, { code: 'invalid' });
+      expectProblem(response, problems.invalid());
     });
 
     it('a broken percent-encoding in the query string is a 400 or 404, never 5xx', async () => {
@@ -133,14 +133,14 @@ describe('health and errors', () => {
         },
       );
       expect([400, 404]).toContain(response.status);
-      expectProblem(response, response.status);
+      expectProblem(response, response.status === 400 ? problems.invalid() : problems.notFound());
     });
   });
 
   describe('X-Request-Id', () => {
     it('echoes a safe incoming X-Request-Id on a 404 and in its body', async () => {
       const response = await request(t.baseUrl, 'GET', '/nope', { headers: { 'x-request-id': 'abc-123_x.y:z' } });
-      expectProblem(response, 404);
+      expectProblem(response, problems.noRoute('GET', '/nope'));
       expect(response.headers.get('x-request-id')).toBe('abc-123_x.y:z');
       expect(response.body.request_id).toBe('abc-123_x.y:z');
     });
@@ -165,7 +165,7 @@ describe('health and errors', () => {
         token: tokenFor(user.id),
         body: { ext_id: 'x'.repeat(256), provider: 'google' },
       });
-      expectProblem(response, 400, { field: 'ext_id', code: 'invalid' });
+      expectProblem(response, problems.invalidField('ext_id', 'invalid'));
       expect(response.body).toEqual({
         type: 'about:blank',
         title: 'Bad Request',

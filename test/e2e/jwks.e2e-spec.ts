@@ -7,7 +7,7 @@ import { JWKS_FETCH } from '../../src/auth/jwks-token-verifier';
 import { createTestApp, TEST_JWT_SECRET, TestApp } from '../support/create-test-app';
 import { factories } from '../support/factories';
 import { request, TestResponse } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
 import { accessClaims, signToken } from '../support/tokens';
 
 const ISSUER = 'https://idp.test/realms/community';
@@ -140,7 +140,7 @@ describe('JWKS mode (JWKS_URI): identity provider tokens verified against a live
 
   async function expectRejected(token: string, detail?: RegExp): Promise<void> {
     const response = await me(token);
-    expectProblem(response, 401, { code: 'not_authenticated', ...(detail ? { detail } : {}) });
+    expectProblem(response, problems.notAuthenticated(detail));
     expect(response.headers.get('www-authenticate')).toBe('Bearer');
   }
 
@@ -244,7 +244,7 @@ describe('JWKS mode (JWKS_URI): identity provider tokens verified against a live
       const started = performance.now();
       const response = await me(token);
       expect(performance.now() - started).toBeLessThan(JWKS_FETCH.timeoutMs + 2000);
-      expectProblem(response, 503, { code: 'service_unavailable', detail: /identity provider keys/ });
+      expectProblem(response, problems.serviceUnavailable(/identity provider keys/));
       expect(response.headers.get('retry-after')).toBe('5');
     }
 
@@ -451,16 +451,17 @@ describe('JWKS mode with JWT_USER_ID_CLAIM=sub and JWT_ALGORITHMS=ES256', () => 
 
   it('401 for an RS256 token: not in JWT_ALGORITHMS, although the provider publishes the key', async () => {
     const user = await f.makeUser();
-    expectProblem(await me(await sign(rsa, idpClaims(user.id, { sub: String(user.id) }))), 401, {
-      detail: /algorithm/,
-    });
+    expectProblem(
+      await me(await sign(rsa, idpClaims(user.id, { sub: String(user.id) }))),
+      problems.notAuthenticated(/algorithm/),
+    );
   });
 
   it('401 when sub is not a community user id, or only user_id carries it', async () => {
     const user = await f.makeUser();
     for (const sub of [randomUUID(), `${user.id}abc`, '0']) {
-      expectProblem(await me(await sign(ec, idpClaims(user.id, { sub }))), 401, { detail: /sub/ });
+      expectProblem(await me(await sign(ec, idpClaims(user.id, { sub }))), problems.notAuthenticated(/sub/));
     }
-    expectProblem(await me(await sign(ec, idpClaims(user.id))), 401, { detail: /sub/ });
+    expectProblem(await me(await sign(ec, idpClaims(user.id))), problems.notAuthenticated(/sub/));
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { factories } from '../support/factories';
 import { request, TestResponse } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
 import { tokenFor } from '../support/tokens';
 
 describe('resolve an identity, provision users, read oneself', () => {
@@ -77,34 +77,36 @@ describe('resolve an identity, provision users, read oneself', () => {
     it.each([null, 'moderator', 'editor'] as const)('403 for a non-admin caller (role %s)', async (role) => {
       const caller = await f.makeUser({ role });
       await f.link(caller.id, { provider: 'google', ext_id: 'own' });
-      expectProblem(await get(resolvePath('google', 'own'), tokenFor(caller.id)), 403, {
-        code: 'permission_denied',
-      });
-      expectProblem(await get(resolvePath('google', 'unknown'), tokenFor(caller.id)), 403);
+      expectProblem(await get(resolvePath('google', 'own'), tokenFor(caller.id)), problems.permissionDenied());
+      expectProblem(await get(resolvePath('google', 'unknown'), tokenFor(caller.id)), problems.permissionDenied());
     });
 
     it('401 for an anonymous caller', async () => {
       const user = await f.makeUser();
       await f.link(user.id, { provider: 'google', ext_id: 'g' });
-      expectProblem(await get(resolvePath('google', 'g')), 401);
-      expectProblem(await get(resolvePath('google', 'g', '')), 401);
+      expectProblem(await get(resolvePath('google', 'g')), problems.notAuthenticated());
+      expectProblem(await get(resolvePath('google', 'g', '')), problems.notAuthenticated());
     });
 
     it('401 for an invalid token', async () => {
       const admin = await f.makeAdmin();
-      expectProblem(await get(resolvePath('google', 'g'), `${tokenFor(admin.id)}x`), 401);
+      expectProblem(await get(resolvePath('google', 'g'), `${tokenFor(admin.id)}x`), problems.notAuthenticated());
     });
 
     it('400 field ext_id for provider without ext_id', async () => {
       const admin = await f.makeAdmin();
-      expectProblem(await get('/api/v2/user/provider/?provider=google', tokenFor(admin.id)), 400, {
-        field: 'ext_id',
-      });
+      expectProblem(
+        await get('/api/v2/user/provider/?provider=google', tokenFor(admin.id)),
+        problems.invalidField('ext_id'),
+      );
     });
 
     it('400 field provider for ext_id without provider', async () => {
       const admin = await f.makeAdmin();
-      expectProblem(await get('/api/v2/user/provider/?ext_id=123', tokenFor(admin.id)), 400, { field: 'provider' });
+      expectProblem(
+        await get('/api/v2/user/provider/?ext_id=123', tokenFor(admin.id)),
+        problems.invalidField('provider'),
+      );
     });
 
     it('400 when user_id is given too', async () => {
@@ -112,7 +114,7 @@ describe('resolve an identity, provision users, read oneself', () => {
       const user = await f.makeUser();
       await f.link(user.id, { provider: 'google', ext_id: 'g' });
       const res = await get(`/api/v2/user/provider/?user_id=${user.id}&provider=google&ext_id=g`, tokenFor(admin.id));
-      expectProblem(res, 400, { field: 'user_id' });
+      expectProblem(res, problems.invalidField('user_id'));
     });
 
     it.each([
@@ -122,7 +124,7 @@ describe('resolve an identity, provision users, read oneself', () => {
       ['an ext_id with a control character', '?provider=google&ext_id=a%0Ab', 'ext_id'],
     ])('400 for %s', async (_name, query, field) => {
       const admin = await f.makeAdmin();
-      expectProblem(await get(`/api/v2/user/provider/${query}`, tokenFor(admin.id)), 400, { field });
+      expectProblem(await get(`/api/v2/user/provider/${query}`, tokenFor(admin.id)), problems.invalidField(field));
     });
   });
 
@@ -191,20 +193,20 @@ describe('resolve an identity, provision users, read oneself', () => {
       const admin = await f.makeAdmin();
       await f.makeUser({ username: 'taken' });
       const res = await signup({ username: 'taken', email: 'other@example.com' }, tokenFor(admin.id));
-      expectProblem(res, 409, { field: 'username', code: 'username_taken' });
+      expectProblem(res, problems.usernameTaken());
       const rows: unknown[] = await t.dataSource.query("SELECT id FROM users WHERE username = 'taken'");
       expect(rows).toHaveLength(1);
     });
 
     it.each([null, 'moderator', 'editor'] as const)('403 for a non-admin caller (role %s)', async (role) => {
       const caller = await f.makeUser({ role });
-      expectProblem(await signup({ username: 'newbie' }, tokenFor(caller.id)), 403, { code: 'permission_denied' });
+      expectProblem(await signup({ username: 'newbie' }, tokenFor(caller.id)), problems.permissionDenied());
       const rows: unknown[] = await t.dataSource.query("SELECT id FROM users WHERE username = 'newbie'");
       expect(rows).toEqual([]);
     });
 
     it('401 for an anonymous caller', async () => {
-      expectProblem(await signup({ username: 'newbie' }), 401);
+      expectProblem(await signup({ username: 'newbie' }), problems.notAuthenticated());
       const rows: unknown[] = await t.dataSource.query('SELECT id FROM users');
       expect(rows).toEqual([]);
     });
@@ -228,22 +230,22 @@ describe('resolve an identity, provision users, read oneself', () => {
       ['an unknown field', { username: 'u1', password: 'secret' }, 'password'],
     ])('400 field %s', async (_name, body, field) => {
       const admin = await f.makeAdmin();
-      expectProblem(await signup(body, tokenFor(admin.id)), 400, { field });
+      expectProblem(await signup(body, tokenFor(admin.id)), problems.invalidField(field));
       const rows: unknown[] = await t.dataSource.query('SELECT id FROM users');
       expect(rows).toHaveLength(1);
     });
 
     it('400 naming an unknown field with code unknown_field', async () => {
       const admin = await f.makeAdmin();
-      expectProblem(await signup({ username: 'u1', is_superuser: true }, tokenFor(admin.id)), 400, {
-        field: 'is_superuser',
-        code: 'unknown_field',
-      });
+      expectProblem(
+        await signup({ username: 'u1', is_superuser: true }, tokenFor(admin.id)),
+        problems.invalidField('is_superuser', 'unknown_field'),
+      );
     });
 
     it('400 for a body that is not a JSON object', async () => {
       const admin = await f.makeAdmin();
-      expectProblem(await signup(['u1'], tokenFor(admin.id)), 400);
+      expectProblem(await signup(['u1'], tokenFor(admin.id)), problems.invalid());
     });
   });
 
@@ -280,15 +282,15 @@ describe('resolve an identity, provision users, read oneself', () => {
     });
 
     it('401 for an anonymous caller', async () => {
-      expectProblem(await get('/api/v2/user/me/'), 401);
-      expectProblem(await get('/api/v2/user/me'), 401);
+      expectProblem(await get('/api/v2/user/me/'), problems.notAuthenticated());
+      expectProblem(await get('/api/v2/user/me'), problems.notAuthenticated());
     });
 
     it('401 for an invalid token, or the token of a deactivated user', async () => {
       const user = await f.makeUser();
-      expectProblem(await get('/api/v2/user/me/', `${tokenFor(user.id)}x`), 401);
+      expectProblem(await get('/api/v2/user/me/', `${tokenFor(user.id)}x`), problems.notAuthenticated());
       await f.deactivate(user.id);
-      expectProblem(await get('/api/v2/user/me/', tokenFor(user.id)), 401);
+      expectProblem(await get('/api/v2/user/me/', tokenFor(user.id)), problems.notAuthenticated());
     });
   });
 });

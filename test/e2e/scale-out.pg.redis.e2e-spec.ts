@@ -10,7 +10,7 @@ import { migrations } from '../../src/database/migrations';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { factories } from '../support/factories';
 import { request, TestResponse } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
 import { expectThrottled, me } from '../support/rate-limit';
 import { buildServiceCopy, ServiceBuild } from '../support/service-build';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
@@ -108,7 +108,7 @@ describe('two instances, one PostgreSQL, one Redis', () => {
       const context = `round ${round}: ${responses.map((response) => response.text).join(' | ')}`;
       expect(sortedStatuses(responses), context).toEqual([204, ...Array<number>(15).fill(404)]);
       for (const response of responses.filter((r) => r.status === 404)) {
-        expectProblem(response, 404, { code: 'not_found', detail: /has no \S+ association/ });
+        expectProblem(response, problems.notFound(/has no \S+ association/));
       }
       const winner = responses.find((response) => response.status === 204)!;
       expect(await rowsFor('google', `g-${round}`), context).toEqual([]);
@@ -135,8 +135,7 @@ describe('two instances, one PostgreSQL, one Redis', () => {
       expect(sortedStatuses(responses), `round ${round}`).toEqual([204, 409]);
       expectProblem(
         responses.find((response) => response.status === 409)!,
-        409,
-        { code: 'last_sign_in_method' },
+        problems.lastSignInMethod(),
       );
       expect(await f.countAssociations(user.id), `round ${round}`).toBe(1);
     }
@@ -160,7 +159,7 @@ describe('two instances, one PostgreSQL, one Redis', () => {
       const context = `round ${round}: ${responses.map((response) => response.text).join(' | ')}`;
       expect(sortedStatuses(responses), context).toEqual([201, ...Array<number>(15).fill(409)]);
       for (const response of responses.filter((r) => r.status === 409)) {
-        expectProblem(response, 409, { code: 'already_linked' });
+        expectProblem(response, problems.alreadyLinked());
       }
       const winner = responses.find((response) => response.status === 201)!;
       expect(winner.body).toMatchObject({ provider: 'github', ext_id: extId });
