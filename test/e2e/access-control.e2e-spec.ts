@@ -1,13 +1,13 @@
 import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { UserDto } from '../../src/users/dto/user.dto';
-import { createTestApp, TEST_JWT_SECRET, TestApp } from '../support/create-test-app';
+import { TEST_JWT_SECRET } from '../support/create-test-app';
 import { associationCountMoves, DbDiff, describeDiff, diff, isEmptyDiff, snapshot } from '../support/db-snapshot';
-import { factories } from '../support/factories';
 import { request, RequestOptions, TestResponse } from '../support/http';
 import { ExpectedProblem, expectProblem, problems } from '../support/problem';
 import { accessClaims, signToken, tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 /**
  * The API as an attacker would try it (OWASP API Security Top 10 2023): API1
@@ -273,17 +273,11 @@ const PROBLEM_BY_STATUS: Record<number, ExpectedProblem> = {
 };
 
 describe('access control: the API as an attacker would try it', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
+  const t = useTestApp();
+  const f = t.f;
   let fx: Fixture;
 
-  beforeAll(async () => {
-    t = await createTestApp();
-    f = factories(t);
-  });
-  afterAll(() => t.close());
   beforeEach(async () => {
-    await t.reset();
     fx = await arrange();
   });
 
@@ -560,6 +554,7 @@ describe('access control: the API as an attacker would try it', () => {
         body: fx.priv,
       });
       expect([400, 403, 404]).toContain(response.status);
+      if (response.status === 403) expectProblem(response, problems.permissionDenied());
       expectNoChange(change);
     });
 

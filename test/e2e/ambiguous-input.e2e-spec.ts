@@ -1,24 +1,17 @@
 import { connect } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { describe, expect, it } from 'vitest';
 import { request } from '../support/http';
 import { expectProblem, problems } from '../support/problem';
 import { tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 /**
  * Input that could mean two things to two readers (this service, a proxy in
  * front, an admin reading a dashboard) is refused rather than guessed at.
  */
 describe('input that means two things', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    t = await createTestApp();
-    f = factories(t);
-  });
-  afterAll(() => t.close());
-  beforeEach(() => t.reset());
+  const t = useTestApp();
+  const f = t.f;
 
   const create = (userId: number, body: unknown) =>
     request(t.baseUrl, 'POST', `/api/v2/user/${userId}/provider/`, { token: tokenFor(userId), body });

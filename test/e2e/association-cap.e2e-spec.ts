@@ -1,22 +1,15 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { describe, expect, it } from 'vitest';
 import { request } from '../support/http';
 import { expectProblem, problems } from '../support/problem';
 import { tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 const CAP = 3;
 
 /** MAX_ASSOCIATIONS_PER_USER bounds what one user holds, and so every list answer. */
 describe('the most associations a user may hold (MAX_ASSOCIATIONS_PER_USER)', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    t = await createTestApp({ MAX_ASSOCIATIONS_PER_USER: String(CAP) });
-    f = factories(t);
-  });
-  afterAll(() => t.close());
-  beforeEach(() => t.reset());
+  const t = useTestApp({ MAX_ASSOCIATIONS_PER_USER: String(CAP) });
+  const f = t.f;
 
   const create = (userId: number, extId: string, token = tokenFor(userId)) =>
     request(t.baseUrl, 'POST', `/api/v2/user/${userId}/provider/`, {

@@ -1,24 +1,17 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { request, TestResponse } from '../support/http';
 import { expectProblem, problems } from '../support/problem';
 import { tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 const AUDIT = '/api/v2/audit/social-associations/';
 
 describe('GET /api/v2/audit/social-associations/', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
+  const t = useTestApp();
+  const f = t.f;
   let adminId: number;
   let adminToken: string;
-  beforeAll(async () => {
-    t = await createTestApp();
-    f = factories(t);
-  });
-  afterAll(() => t.close());
   beforeEach(async () => {
-    await t.reset();
     adminId = (await f.makeAdmin()).id;
     adminToken = tokenFor(adminId);
   });

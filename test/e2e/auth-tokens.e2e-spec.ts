@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, TEST_JWT_SECRET, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { describe, expect, it } from 'vitest';
+import { TEST_JWT_SECRET } from '../support/create-test-app';
 import { request, TestResponse } from '../support/http';
 import { expectProblem, problems } from '../support/problem';
 import { accessClaims, signToken, tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -21,14 +21,8 @@ function expectUnauthorized(response: TestResponse): void {
 }
 
 describe('Tokens (Authorization: Bearer, HS256)', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    t = await createTestApp();
-    f = factories(t);
-  });
-  afterAll(() => t.close());
-  beforeEach(() => t.reset());
+  const t = useTestApp();
+  const f = t.f;
 
   const now = () => Math.floor(Date.now() / 1000);
 
@@ -273,14 +267,8 @@ describe('Tokens (Authorization: Bearer, HS256)', () => {
 describe('Tokens with JWT_ISSUER and JWT_AUDIENCE configured', () => {
   const ISSUER = 'https://community.example.com';
   const AUDIENCE = 'social-associations';
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    t = await createTestApp({ JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE });
-    f = factories(t);
-  });
-  afterAll(() => t.close());
-  beforeEach(() => t.reset());
+  const t = useTestApp({ JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE });
+  const f = t.f;
 
   const deleteWith = (userId: number, token: string, extId = '123') =>
     request(t.baseUrl, 'DELETE', `/api/v2/user/${userId}/provider/`, {

@@ -1,22 +1,15 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { describe, expect, it } from 'vitest';
 import { request, TestResponse } from '../support/http';
 import { expectProblem, problems } from '../support/problem';
 import { tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 const BODY_ROUTE = '/api/v2/user/provider/';
 const pathRoute = (id: number | string): string => `/api/v2/user/${id}/provider/`;
 
 describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    t = await createTestApp();
-    f = factories(t);
-  });
-  afterAll(() => t.close());
-  beforeEach(() => t.reset());
+  const t = useTestApp();
+  const f = t.f;
 
   const create = (path: string, token: string | undefined, body: unknown): Promise<TestResponse> =>
     request(t.baseUrl, 'POST', path, { token, body });
@@ -643,14 +636,8 @@ describe('POST /api/v2/user/:id/provider/ and POST /api/v2/user/provider/', () =
 });
 
 describe('POST /api/v2/user/:id/provider/ with PROVIDERS configured', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    t = await createTestApp({ PROVIDERS: 'google,github' });
-    f = factories(t);
-  });
-  afterAll(() => t.close());
-  beforeEach(() => t.reset());
+  const t = useTestApp({ PROVIDERS: 'google,github' });
+  const f = t.f;
 
   it('201 for a listed provider', async () => {
     const user = await f.makeUser();

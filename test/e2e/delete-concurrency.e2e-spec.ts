@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { describe, expect, it } from 'vitest';
 import { request, TestResponse } from '../support/http';
 import { expectProblem, problems } from '../support/problem';
 import { tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 /**
  * Issue #3's concurrency acceptance for DELETE, on the embedded engine and on a PostgreSQL server
@@ -11,14 +10,8 @@ import { tokenFor } from '../support/tokens';
  * a user without a password deleting several at once keeps exactly one.
  */
 describe('DELETE /api/v2/user/:id/provider/ (concurrency)', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    t = await createTestApp();
-    f = factories(t);
-  });
-  afterAll(() => t.close());
-  beforeEach(() => t.reset());
+  const t = useTestApp();
+  const f = t.f;
 
   const del = (userId: number, token: string, body: Record<string, unknown>) =>
     request(t.baseUrl, 'DELETE', `/api/v2/user/${userId}/provider/`, { token, body });

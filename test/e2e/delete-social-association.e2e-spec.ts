@@ -1,23 +1,16 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { describe, expect, it } from 'vitest';
 import { request, RequestOptions, TestResponse } from '../support/http';
 import { expectProblem, problems } from '../support/problem';
 import { tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 const MAX_ID = 2_147_483_647;
 const DELETED = 'social_association.deleted';
 
 describe('DELETE /api/v2/user/:id/provider/', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    t = await createTestApp();
-    f = factories(t);
-  });
-  afterAll(() => t.close());
-  beforeEach(() => t.reset());
+  const t = useTestApp();
+  const f = t.f;
 
   const path = (id: number | string, trailingSlash = true) => `/api/v2/user/${id}/provider${trailingSlash ? '/' : ''}`;
   const del = (id: number | string, options: RequestOptions = {}, suffix = '/') =>

@@ -1,10 +1,10 @@
 import { connect } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { describe, expect, it } from 'vitest';
+import { createTestApp } from '../support/create-test-app';
 import { request, TestResponse } from '../support/http';
 import { expectProblem, problems } from '../support/problem';
 import { tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 const ALLOWED = 'https://admin.example.com';
 const ALSO_ALLOWED = 'http://localhost:5173';
@@ -23,14 +23,8 @@ function expectSecurityHeaders(res: TestResponse): void {
 }
 
 describe('HTTP hardening', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    t = await createTestApp({ CORS_ORIGINS: `${ALLOWED}, ${ALSO_ALLOWED}` });
-    f = factories(t);
-  });
-  afterAll(() => t.close());
-  beforeEach(() => t.reset());
+  const t = useTestApp({ CORS_ORIGINS: `${ALLOWED}, ${ALSO_ALLOWED}` });
+  const f = t.f;
 
   describe('security headers (helmet)', () => {
     it('on a success, a problem, an unknown route and a health check', async () => {

@@ -4,11 +4,11 @@ import { AddressInfo } from 'node:net';
 import { CryptoKey, exportJWK, exportSPKI, generateKeyPair, JWK, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { JWKS_FETCH } from '../../src/auth/jwks-token-verifier';
-import { createTestApp, TEST_JWT_SECRET, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { TEST_JWT_SECRET } from '../support/create-test-app';
 import { request, TestResponse } from '../support/http';
 import { expectProblem, problems } from '../support/problem';
 import { accessClaims, signToken } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 const ISSUER = 'https://idp.test/realms/community';
 const AUDIENCE = 'social-associations';
@@ -123,11 +123,17 @@ const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toStr
 
 describe('JWKS mode (JWKS_URI): identity provider tokens verified against a live key set', () => {
   const jwks = new JwksServer();
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
   let rsa: SigningKey;
   let ec: SigningKey;
   let userId: number;
+  beforeAll(async () => {
+    await jwks.start();
+    [rsa, ec] = await Promise.all([makeKey('RS256'), makeKey('ES256')]);
+  });
+  afterAll(() => jwks.stop());
+  // After the key server's hooks: the app is configured with its URL, and closed before it stops.
+  const t = useTestApp(() => ({ JWKS_URI: `${jwks.url}/jwks`, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE }));
+  const f = t.f;
 
   const me = (token: string | undefined): Promise<TestResponse> =>
     request(t.baseUrl, 'GET', '/api/v2/user/me/', { token });
@@ -144,16 +150,6 @@ describe('JWKS mode (JWKS_URI): identity provider tokens verified against a live
     expect(response.headers.get('www-authenticate')).toBe('Bearer');
   }
 
-  beforeAll(async () => {
-    await jwks.start();
-    [rsa, ec] = await Promise.all([makeKey('RS256'), makeKey('ES256')]);
-    t = await createTestApp({ JWKS_URI: `${jwks.url}/jwks`, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE });
-    f = factories(t);
-  });
-  afterAll(async () => {
-    await t?.close();
-    await jwks.stop();
-  });
   beforeEach(async () => {
     vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
     advanceClock(JWKS_FETCH.cacheMaxAgeMs + 1000);
@@ -161,7 +157,6 @@ describe('JWKS mode (JWKS_URI): identity provider tokens verified against a live
     jwks.mode = 'ok';
     jwks.fetches = 0;
     jwks.strayRequests = 0;
-    await t.reset();
     userId = (await f.makeUser()).id;
   });
   afterEach(() => {
@@ -416,29 +411,22 @@ describe('JWKS mode (JWKS_URI): identity provider tokens verified against a live
 
 describe('JWKS mode with JWT_USER_ID_CLAIM=sub and JWT_ALGORITHMS=ES256', () => {
   const jwks = new JwksServer();
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
   let rsa: SigningKey;
   let ec: SigningKey;
-
   beforeAll(async () => {
     await jwks.start();
     [rsa, ec] = await Promise.all([makeKey('RS256'), makeKey('ES256')]);
     jwks.keys = [rsa, ec];
-    t = await createTestApp({
-      JWKS_URI: `${jwks.url}/jwks`,
-      JWT_ISSUER: ISSUER,
-      JWT_AUDIENCE: AUDIENCE,
-      JWT_USER_ID_CLAIM: 'sub',
-      JWT_ALGORITHMS: 'ES256',
-    });
-    f = factories(t);
   });
-  afterAll(async () => {
-    await t?.close();
-    await jwks.stop();
-  });
-  beforeEach(() => t.reset());
+  afterAll(() => jwks.stop());
+  const t = useTestApp(() => ({
+    JWKS_URI: `${jwks.url}/jwks`,
+    JWT_ISSUER: ISSUER,
+    JWT_AUDIENCE: AUDIENCE,
+    JWT_USER_ID_CLAIM: 'sub',
+    JWT_ALGORITHMS: 'ES256',
+  }));
+  const f = t.f;
 
   const me = (token: string): Promise<TestResponse> => request(t.baseUrl, 'GET', '/api/v2/user/me/', { token });
 

@@ -1,19 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { describe, expect, it } from 'vitest';
 import { request, TestResponse } from '../support/http';
 import { expectProblem, problems } from '../support/problem';
 import { accessClaims, signToken, tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 describe('GET /api/v2/user/:id/provider/ and GET /api/v2/user/provider/?user_id=', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    t = await createTestApp();
-    f = factories(t);
-  });
-  afterAll(() => t.close());
-  beforeEach(() => t.reset());
+  const t = useTestApp();
+  const f = t.f;
 
   const get = (path: string, token?: string, headers?: Record<string, string>): Promise<TestResponse> =>
     request(t.baseUrl, 'GET', path, { token, headers });
