@@ -1,13 +1,12 @@
 import { Agent, IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
 import { DbDiff, DbSnapshot, describeDiff, diff, isEmptyDiff, Row, snapshot } from '../support/db-snapshot';
-import { factories } from '../support/factories';
 import { signToken, accessClaims, tokenFor } from '../support/tokens';
 import { Actor, arbitraries, Fixture, FuzzRequest, FuzzRoute } from '../support/fuzz/requests';
 import { ROUTES } from '../support/fuzz/routes';
 import { REGRESSIONS } from '../support/fuzz/regressions';
+import { useTestApp } from '../support/use-test-app';
 
 /**
  * Property-based fuzzing of every route over real HTTP: arbitrary JSON bodies,
@@ -27,17 +26,16 @@ const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.en
 const ROUTE_TIMEOUT_MS = 180_000;
 
 describe('fuzzing every route over HTTP (fast-check)', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
+  // Database timeouts (503) are tested in faults.pg.e2e-spec; here a slow, loaded CI machine must
+  // not turn into a false 5xx, nor a write that commits after its request already timed out.
+  // The data is arranged once: every run puts the database back to its baseline (settle).
+  const t = useTestApp({ DATABASE_TIMEOUT_MS: '60000' }, { reset: false });
+  const f = t.f;
   let fx: Fixture;
   let baseline: DbSnapshot;
   let tokens: Record<Actor, string | undefined>;
 
   beforeAll(async () => {
-    // Database timeouts (503) are tested in faults.e2e-spec; here a slow, loaded CI machine must
-    // not turn into a false 5xx, nor a write that commits after its request already timed out.
-    t = await createTestApp({ DATABASE_TIMEOUT_MS: '60000' });
-    f = factories(t);
     await t.reset();
     const self = await f.makeUser();
     const lockedOut = await f.makeUser({ has_usable_password: false });
@@ -83,10 +81,7 @@ describe('fuzzing every route over HTTP (fast-check)', () => {
     baseline = await snapshot(t.dataSource);
   });
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  afterAll(async () => {
-    agent.destroy();
-    await t.close();
-  });
+  afterAll(() => agent.destroy());
 
   const CALLERS: Partial<Record<Actor, keyof Fixture>> = {
     self: 'self',
