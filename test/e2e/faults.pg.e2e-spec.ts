@@ -104,7 +104,7 @@ describe('database faults (PostgreSQL)', () => {
     );
     writes.result.forEach(expectUnavailable);
     const notReady = await timed(ready);
-    expectProblem(notReady.result, problems.serviceUnavailable());
+    expectProblem(notReady.result, problems.notReady());
     expect((await request(t.baseUrl, 'GET', '/health/live')).status).toBe(200);
 
     await proxy.start();
@@ -147,7 +147,7 @@ describe('database faults (PostgreSQL)', () => {
     for (const { result } of burst.result) expectUnavailable(result);
     const slowest = Math.max(...burst.result.map(({ ms }) => ms));
     const notReady = await timed(ready);
-    expectProblem(notReady.result, problems.serviceUnavailable());
+    expectProblem(notReady.result, problems.notReady());
 
     proxy.heal();
     const recoveredMs = await timeUntil(list, (res) => res.status === 200);

@@ -82,8 +82,11 @@ export const problems = {
   tooManyConcurrentRequests: (detail?: Expected) => general(429, 'too_many_concurrent_requests', detail),
   serverError: () =>
     general(500, 'server_error', /^An unexpected error occurred; quote request id \S+ when reporting it$/),
+  /** 503 for a request the database could not serve (src/common/errors/problem-details.filter.ts). */
   serviceUnavailable: (detail: Expected = 'The service is temporarily unavailable; retry later') =>
     general(503, 'service_unavailable', detail),
+  /** 503 from GET /health/ready with the database down: its detail is the health check's own. */
+  notReady: () => general(503, 'service_unavailable'),
 } satisfies Record<string, (...args: never[]) => ExpectedProblem>;
 
 /**
