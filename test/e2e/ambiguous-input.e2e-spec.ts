@@ -1,24 +1,17 @@
 import { connect } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { describe, expect, it } from 'vitest';
 import { request } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
 import { tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 /**
  * Input that could mean two things to two readers (this service, a proxy in
  * front, an admin reading a dashboard) is refused rather than guessed at.
  */
 describe('input that means two things', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    t = await createTestApp();
-    f = factories(t);
-  });
-  afterAll(() => t.close());
-  beforeEach(() => t.reset());
+  const t = useTestApp();
+  const f = t.f;
 
   const create = (userId: number, body: unknown) =>
     request(t.baseUrl, 'POST', `/api/v2/user/${userId}/provider/`, { token: tokenFor(userId), body });
@@ -41,7 +34,7 @@ describe('input that means two things', () => {
         rawBody: body,
         headers: { 'content-type': 'application/json' },
       });
-      expectProblem(response, 400, { code: 'invalid', detail: 'The request body is not valid UTF-8' });
+      expectProblem(response, problems.invalid('The request body is not valid UTF-8'));
       expect(await f.countAssociations(user.id)).toBe(0);
     });
 
@@ -122,11 +115,10 @@ describe('input that means two things', () => {
       ['a leading ideographic space (U+3000)', '\u3000123'],
     ])('400 field ext_id for %s on create, and nothing is written', async (_name, extId) => {
       const user = await f.makeUser();
-      expectProblem(await create(user.id, { provider: 'google', ext_id: extId }), 400, {
-        field: 'ext_id',
-        code: 'invalid',
-        detail: /invisible formatting characters/,
-      });
+      expectProblem(
+        await create(user.id, { provider: 'google', ext_id: extId }),
+        problems.invalidField('ext_id', 'invalid', /invisible formatting characters/),
+      );
       expect(await f.countAssociations()).toBe(0);
     });
 
@@ -165,7 +157,7 @@ describe('input that means two things', () => {
         token: tokenFor(admin.id),
         body: { username: 'mallory', ext_id: '42\u202E' },
       });
-      expectProblem(response, 400, { field: 'ext_id', code: 'invalid' });
+      expectProblem(response, problems.invalidField('ext_id', 'invalid'));
     });
   });
 });

@@ -1,22 +1,15 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { describe, expect, it } from 'vitest';
 import { request } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
 import { tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 const CAP = 3;
 
 /** MAX_ASSOCIATIONS_PER_USER bounds what one user holds, and so every list answer. */
 describe('the most associations a user may hold (MAX_ASSOCIATIONS_PER_USER)', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    t = await createTestApp({ MAX_ASSOCIATIONS_PER_USER: String(CAP) });
-    f = factories(t);
-  });
-  afterAll(() => t.close());
-  beforeEach(() => t.reset());
+  const t = useTestApp({ MAX_ASSOCIATIONS_PER_USER: String(CAP) });
+  const f = t.f;
 
   const create = (userId: number, extId: string, token = tokenFor(userId)) =>
     request(t.baseUrl, 'POST', `/api/v2/user/${userId}/provider/`, {
@@ -33,7 +26,7 @@ describe('the most associations a user may hold (MAX_ASSOCIATIONS_PER_USER)', ()
     const user = await f.makeUser();
     for (let i = 0; i < CAP; i++) expect((await create(user.id, `g-${i}`)).status).toBe(201);
     const refused = await create(user.id, 'g-extra');
-    expectProblem(refused, 409, { code: 'too_many_associations', detail: /already holds 3 associations/ });
+    expectProblem(refused, problems.tooManyAssociations(/already holds 3 associations/));
     expect(await f.countAssociations(user.id)).toBe(CAP);
     expect(await f.auditEvents()).toHaveLength(CAP);
 
@@ -44,12 +37,12 @@ describe('the most associations a user may hold (MAX_ASSOCIATIONS_PER_USER)', ()
   it('the same for an admin, and for the path-less route', async () => {
     const [user, admin] = [await f.makeUser(), await f.makeAdmin()];
     for (let i = 0; i < CAP; i++) await f.link(user.id, { ext_id: `a-${i}` });
-    expectProblem(await create(user.id, 'a-extra', tokenFor(admin.id)), 409, { code: 'too_many_associations' });
+    expectProblem(await create(user.id, 'a-extra', tokenFor(admin.id)), problems.tooManyAssociations());
     const pathless = await request(t.baseUrl, 'POST', '/api/v2/user/provider/', {
       token: tokenFor(user.id),
       body: { user_id: user.id, provider: 'google', ext_id: 'a-extra' },
     });
-    expectProblem(pathless, 409, { code: 'too_many_associations' });
+    expectProblem(pathless, problems.tooManyAssociations());
   });
 
   it('20 parallel creates for one user holding 1: exactly 2 more succeed, the rest are 409', async () => {
@@ -76,6 +69,6 @@ describe('the most associations a user may hold (MAX_ASSOCIATIONS_PER_USER)', ()
 
   it('404 (not the cap) for an admin creating for a user that does not exist', async () => {
     const admin = await f.makeAdmin();
-    expectProblem(await create(987_654, 'x', tokenFor(admin.id)), 404, { code: 'not_found' });
+    expectProblem(await create(987_654, 'x', tokenFor(admin.id)), problems.notFound());
   });
 });

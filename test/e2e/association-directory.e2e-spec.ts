@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { STATS_MAX_AGE_MS } from '../../src/social-associations/association-directory.service';
-import { createTestApp, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
 import { request } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
 import { tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 const SEARCH = '/api/v2/social-associations/';
 const STATS = '/api/v2/social-associations/stats/';
@@ -17,14 +16,8 @@ interface Row {
 }
 
 describe('GET /api/v2/social-associations/ (admin search) and /stats/', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    t = await createTestApp();
-    f = factories(t);
-  });
-  afterAll(() => t.close());
-  beforeEach(() => t.reset());
+  const t = useTestApp();
+  const f = t.f;
 
   let admin: string;
   let alice: { id: number };
@@ -186,12 +179,12 @@ describe('GET /api/v2/social-associations/ (admin search) and /stats/', () => {
       [`ext_id_prefix=${'x'.repeat(256)}`, 'ext_id_prefix'],
       ['sort=asc', 'sort'],
     ])('?%s names %s', async (query, field) => {
-      expectProblem(await search(`?${query}`), 400, { field });
+      expectProblem(await search(`?${query}`), problems.invalidField(field));
     });
 
     it("the export's parameters are the filters only: ?limit is unknown there", async () => {
       const response = await request(t.baseUrl, 'GET', '/api/v2/social-associations/export/?limit=5', { token: admin });
-      expectProblem(response, 400, { field: 'limit', code: 'unknown_field' });
+      expectProblem(response, problems.invalidField('limit', 'unknown_field'));
     });
   });
 
@@ -199,7 +192,7 @@ describe('GET /api/v2/social-associations/ (admin search) and /stats/', () => {
     beforeEach(arrange);
 
     it.each([SEARCH, STATS, '/api/v2/social-associations/export/'])('%s: 401 without a token', async (path) => {
-      expectProblem(await request(t.baseUrl, 'GET', path), 401, { code: 'not_authenticated' });
+      expectProblem(await request(t.baseUrl, 'GET', path), problems.notAuthenticated());
     });
 
     it.each([SEARCH, STATS, '/api/v2/social-associations/export/'])(
@@ -207,7 +200,7 @@ describe('GET /api/v2/social-associations/ (admin search) and /stats/', () => {
       async (path) => {
         const query = path === STATS ? '' : `?user_id=${alice.id}`;
         const response = await request(t.baseUrl, 'GET', `${path}${query}`, { token: tokenFor(alice.id) });
-        expectProblem(response, 403, { code: 'permission_denied' });
+        expectProblem(response, problems.permissionDenied());
       },
     );
   });

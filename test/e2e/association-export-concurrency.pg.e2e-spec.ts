@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { request } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
 import { seedAssociations } from '../support/seed-associations';
 import { tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 const EXPORT = '/api/v2/social-associations/export/';
 
@@ -14,17 +13,10 @@ const EXPORT = '/api/v2/social-associations/export/';
  * database to itself while it streams.
  */
 describe('GET /api/v2/social-associations/export/ alongside other connections (PostgreSQL)', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    t = await createTestApp();
-    f = factories(t);
-  });
-  afterAll(() => t.close());
-
+  const t = useTestApp();
+  const f = t.f;
   let admin: string;
   beforeEach(async () => {
-    await t.reset();
     admin = tokenFor((await f.makeAdmin()).id);
   });
 
@@ -78,7 +70,7 @@ describe('GET /api/v2/social-associations/export/ alongside other connections (P
     );
     expect(running.map(({ response }) => response.status)).toEqual([200, 200]);
     const refused = await request(t.baseUrl, 'GET', EXPORT, { token: admin });
-    expectProblem(refused, 429, { code: 'too_many_concurrent_requests' });
+    expectProblem(refused, problems.tooManyConcurrentRequests());
 
     running[0].controller.abort();
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -1,23 +1,16 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { request } from '../support/http';
 import { seedAssociations } from '../support/seed-associations';
 import { tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 const EXPORT = '/api/v2/social-associations/export/';
 
 describe('GET /api/v2/social-associations/export/ (NDJSON)', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
+  const t = useTestApp();
+  const f = t.f;
   let admin: string;
-  beforeAll(async () => {
-    t = await createTestApp();
-    f = factories(t);
-  });
-  afterAll(() => t.close());
   beforeEach(async () => {
-    await t.reset();
     admin = tokenFor((await f.makeAdmin()).id);
   });
 

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AssociationFilter, searchSql } from '../../src/social-associations/social-associations.repository';
-import { createTestApp, TestApp } from '../support/create-test-app';
+import { useTestApp } from '../support/use-test-app';
 
 interface PlanNode {
   'Node Type': string;
@@ -38,11 +38,10 @@ const label = (filter: AssociationFilter): string => Object.keys(filter).join('+
  * never by reading the whole table.
  */
 describe('query plans of the admin search at 1M associations (PostgreSQL)', () => {
-  let t: TestApp;
+  // Seeding a million rows takes longer than a request's statement timeout.
+  const t = useTestApp({ DATABASE_TIMEOUT_MS: '300000' }, { reset: false });
 
   beforeAll(async () => {
-    // Seeding a million rows takes longer than a request's statement timeout.
-    t = await createTestApp({ DATABASE_TIMEOUT_MS: '300000' });
     await t.dataSource.query(`
       INSERT INTO users (username, has_usable_password, is_active, association_count)
       SELECT 'user_' || n, true, true, 10 FROM generate_series(1, ${USERS}) AS n`);
@@ -57,7 +56,6 @@ describe('query plans of the admin search at 1M associations (PostgreSQL)', () =
     await t.dataSource.query('ANALYZE users');
     await t.dataSource.query('ANALYZE social_associations');
   }, 300_000);
-  afterAll(() => t.close());
 
   async function plan(sql: string, params: unknown[]): Promise<PlanNode[]> {
     const rows: { 'QUERY PLAN': [{ Plan: PlanNode }] }[] = await t.dataSource.query(

@@ -1,24 +1,17 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { request, TestResponse } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
 import { tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 const AUDIT = '/api/v2/audit/social-associations/';
 
 describe('GET /api/v2/audit/social-associations/', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
+  const t = useTestApp();
+  const f = t.f;
   let adminId: number;
   let adminToken: string;
-  beforeAll(async () => {
-    t = await createTestApp();
-    f = factories(t);
-  });
-  afterAll(() => t.close());
   beforeEach(async () => {
-    await t.reset();
     adminId = (await f.makeAdmin()).id;
     adminToken = tokenFor(adminId);
   });
@@ -37,13 +30,13 @@ describe('GET /api/v2/audit/social-associations/', () => {
 
   describe('access', () => {
     it('401 for an anonymous caller', async () => {
-      expectProblem(await request(t.baseUrl, 'GET', AUDIT), 401, { code: 'not_authenticated' });
+      expectProblem(await request(t.baseUrl, 'GET', AUDIT), problems.notAuthenticated());
     });
 
     it('403 for a caller who is not an admin, also for their own events', async () => {
       const user = await f.makeUser();
       await f.link(user.id);
-      expectProblem(await list(`?user_id=${user.id}`, tokenFor(user.id)), 403, { code: 'permission_denied' });
+      expectProblem(await list(`?user_id=${user.id}`, tokenFor(user.id)), problems.permissionDenied());
     });
   });
 
@@ -109,7 +102,7 @@ describe('GET /api/v2/audit/social-associations/', () => {
           token: tokenFor(user.id),
           body: { provider: 'doomed', ext_id: 'x' },
         });
-        expectProblem(create, 500, { code: 'server_error' });
+        expectProblem(create, problems.serverError());
         expect(await f.countAssociations(user.id)).toBe(0);
 
         // An association that exists (written without an event), then a delete whose event fails.
@@ -121,7 +114,7 @@ describe('GET /api/v2/audit/social-associations/', () => {
           token: tokenFor(user.id),
           body: { provider: 'doomed', ext_id: 'y' },
         });
-        expectProblem(del, 500, { code: 'server_error' });
+        expectProblem(del, problems.serverError());
         expect(await f.countAssociations(user.id)).toBe(1);
         expect(await f.auditEvents()).toEqual([]);
       } finally {
@@ -262,7 +255,7 @@ describe('GET /api/v2/audit/social-associations/', () => {
       ['cursor=', 'cursor'],
       ['actor=1', 'actor'],
     ])('400 for ?%s', async (query, field) => {
-      expectProblem(await list(`?${query}`), 400, { field });
+      expectProblem(await list(`?${query}`), problems.invalidField(field));
     });
 
     it('200 with no events at the ends of the accepted years, offsets that cross them included', async () => {

@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, TEST_JWT_SECRET, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { describe, expect, it } from 'vitest';
+import { TEST_JWT_SECRET } from '../support/create-test-app';
 import { request, TestResponse } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
 import { accessClaims, signToken, tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -16,19 +16,13 @@ function signHmac(claims: Record<string, unknown>, alg: 'HS384' | 'HS512'): stri
 }
 
 function expectUnauthorized(response: TestResponse): void {
-  expectProblem(response, 401, { code: 'not_authenticated' });
+  expectProblem(response, problems.notAuthenticated());
   expect(response.headers.get('www-authenticate')).toBe('Bearer');
 }
 
 describe('Tokens (Authorization: Bearer, HS256)', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    t = await createTestApp();
-    f = factories(t);
-  });
-  afterAll(() => t.close());
-  beforeEach(() => t.reset());
+  const t = useTestApp();
+  const f = t.f;
 
   const now = () => Math.floor(Date.now() / 1000);
 
@@ -264,7 +258,7 @@ describe('Tokens (Authorization: Bearer, HS256)', () => {
       const intruder = await f.makeUser();
       const token = signToken(accessClaims(intruder.id, { role: 'admin', is_admin: true, is_staff: true }));
       const response = await deleteWith(user.id, { authorization: `Bearer ${token}` });
-      expectProblem(response, 403, { code: 'permission_denied' });
+      expectProblem(response, problems.permissionDenied());
       expect(await f.countAssociations(user.id)).toBe(1);
     });
   });
@@ -273,14 +267,8 @@ describe('Tokens (Authorization: Bearer, HS256)', () => {
 describe('Tokens with JWT_ISSUER and JWT_AUDIENCE configured', () => {
   const ISSUER = 'https://community.example.com';
   const AUDIENCE = 'social-associations';
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    t = await createTestApp({ JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE });
-    f = factories(t);
-  });
-  afterAll(() => t.close());
-  beforeEach(() => t.reset());
+  const t = useTestApp({ JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE });
+  const f = t.f;
 
   const deleteWith = (userId: number, token: string, extId = '123') =>
     request(t.baseUrl, 'DELETE', `/api/v2/user/${userId}/provider/`, {
@@ -311,7 +299,7 @@ describe('Tokens with JWT_ISSUER and JWT_AUDIENCE configured', () => {
   it('404 (authenticated) with the configured iss and aud and no such association', async () => {
     const user = await arrange();
     const response = await deleteWith(user.id, signToken(accessClaims(user.id, { iss: ISSUER, aud: AUDIENCE })), '9');
-    expectProblem(response, 404, { code: 'not_found', detail: /has no \S+ association/ });
+    expectProblem(response, problems.notFound(/has no \S+ association/));
   });
 
   it.each([

@@ -1,11 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, TEST_JWT_SECRET, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TEST_JWT_SECRET } from '../support/create-test-app';
 import { request } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
+import { useTestApp } from '../support/use-test-app';
 
 const ROOT = resolve(__dirname, '../..');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -35,15 +35,9 @@ interface CliResult {
 }
 
 describe('CLI (node dist/src/cli/main.js)', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    ensureBuilt();
-    t = await createTestApp();
-    f = factories(t);
-  }, 180_000);
-  afterAll(() => t.close());
-  beforeEach(() => t.reset());
+  beforeAll(() => ensureBuilt(), 180_000);
+  const t = useTestApp();
+  const f = t.f;
 
   /** Runs the real CLI against the test app's database (on the embedded engine: through the test app's socket), as an operator would. */
   function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
@@ -205,7 +199,7 @@ describe('CLI (node dist/src/cli/main.js)', () => {
         token: token as string,
         body: { ext_id: '2', provider: 'github' },
       });
-      expectProblem(last, 409, { code: 'last_sign_in_method' });
+      expectProblem(last, problems.lastSignInMethod());
     });
 
     it('honours --expires-in', async () => {

@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { describe, expect, it } from 'vitest';
 import { request, TestResponse } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
 import { tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 /**
  * Issue #3's concurrency acceptance for DELETE, on the embedded engine and on a PostgreSQL server
@@ -11,14 +10,8 @@ import { tokenFor } from '../support/tokens';
  * a user without a password deleting several at once keeps exactly one.
  */
 describe('DELETE /api/v2/user/:id/provider/ (concurrency)', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    t = await createTestApp();
-    f = factories(t);
-  });
-  afterAll(() => t.close());
-  beforeEach(() => t.reset());
+  const t = useTestApp();
+  const f = t.f;
 
   const del = (userId: number, token: string, body: Record<string, unknown>) =>
     request(t.baseUrl, 'DELETE', `/api/v2/user/${userId}/provider/`, { token, body });
@@ -43,7 +36,7 @@ describe('DELETE /api/v2/user/:id/provider/ (concurrency)', () => {
     const winner = responses.find((response) => response.status === 204)!;
     expect(winner.text).toBe('');
     for (const response of responses.filter((r) => r.status === 404)) {
-      expectProblem(response, 404, { code: 'not_found', detail: /has no \S+ association/ });
+      expectProblem(response, problems.notFound(/has no \S+ association/));
     }
     expect(await f.countAssociations(user.id)).toBe(1);
     expect(await deletedEvents()).toEqual([
@@ -80,7 +73,7 @@ describe('DELETE /api/v2/user/:id/provider/ (concurrency)', () => {
 
       expect(statuses([first, second]), `round ${round}: ${first.text} | ${second.text}`).toEqual([204, 409]);
       const refused = first.status === 409 ? first : second;
-      expectProblem(refused, 409, { code: 'last_sign_in_method' });
+      expectProblem(refused, problems.lastSignInMethod());
       expect(await f.countAssociations(user.id), `round ${round}`).toBe(1);
       // The one left is the one whose delete was refused.
       const left = await request(t.baseUrl, 'GET', `/api/v2/user/${user.id}/provider/`, { token });

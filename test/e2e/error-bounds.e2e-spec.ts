@@ -1,23 +1,19 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { describe, expect, it } from 'vitest';
 import { request } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
 import { tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 /** An error answer does not grow with what the client sent, nor does the work to find it. */
 describe('error answers are bounded', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    t = await createTestApp();
-    f = factories(t);
-  });
-  afterAll(() => t.close());
-  beforeEach(() => t.reset());
+  const t = useTestApp();
+  const f = t.f;
 
   const manyFields = (n: number): Record<string, number> =>
     Object.fromEntries(Array.from({ length: n }, (_, i) => [`u${i}`, 1]));
+  /** The errors of the first `n` of those fields, each refused as unknown. */
+  const unknownFields = (n: number): [string, string][] =>
+    Array.from({ length: n }, (_, i) => [`u${i}`, 'unknown_field']);
 
   it('5,000 unknown fields in a 49 KB body: one 400 of under 1 KB', async () => {
     const user = await f.makeUser();
@@ -27,7 +23,7 @@ describe('error answers are bounded', () => {
       token: tokenFor(user.id),
       body,
     });
-    expectProblem(response, 400, { code: 'invalid', detail: 'The request body has more than 32 fields' });
+    expectProblem(response, problems.invalid('The request body has more than 32 fields'));
     expect(response.body.errors).toHaveLength(1);
     expect(response.text.length).toBeLessThan(1024);
     expect(await f.countAssociations()).toBe(0);
@@ -39,7 +35,7 @@ describe('error answers are bounded', () => {
     const response = await request(t.baseUrl, 'GET', `/api/v2/audit/social-associations/?${query}`, {
       token: tokenFor((await f.makeAdmin()).id),
     });
-    expectProblem(response, 400, { code: 'invalid', detail: 'The request query has more than 32 fields' });
+    expectProblem(response, problems.invalid('The request query has more than 32 fields'));
     expect(response.text.length).toBeLessThan(1024);
   });
 
@@ -49,9 +45,8 @@ describe('error answers are bounded', () => {
       token: tokenFor(user.id),
       body: { provider: 'google', ext_id: '1', ...manyFields(25) },
     });
-    expectProblem(response, 400, { field: 'u0', code: 'unknown_field' });
+    expectProblem(response, problems.invalidFields(unknownFields(20), /; and 5 more problems$/));
     expect(response.body.errors).toHaveLength(20);
-    expect(response.body.detail).toMatch(/; and 5 more problems$/);
   });
 
   it('32 fields are still checked field by field (the bound is not a new rule for real requests)', async () => {
@@ -60,7 +55,6 @@ describe('error answers are bounded', () => {
       token: tokenFor(user.id),
       body: { provider: 'google', ext_id: '1', ...manyFields(30) },
     });
-    expectProblem(response, 400, { field: 'u0', code: 'unknown_field' });
-    expect(response.body.detail).toMatch(/; and 10 more problems$/);
+    expectProblem(response, problems.invalidFields(unknownFields(20), /; and 10 more problems$/));
   });
 });

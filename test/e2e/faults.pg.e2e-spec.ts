@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, TestApp } from '../support/create-test-app';
 import { factories } from '../support/factories';
 import { request, TestResponse } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
 import { TcpProxy } from '../support/tcp-proxy';
 import { tokenFor } from '../support/tokens';
 
@@ -31,7 +31,7 @@ async function timeUntil(attempt: () => Promise<TestResponse>, ok: (res: TestRes
 }
 
 function expectUnavailable(res: TestResponse): void {
-  expectProblem(res, 503, { code: 'service_unavailable' });
+  expectProblem(res, problems.serviceUnavailable());
   expect(res.text).not.toMatch(/ECONNREFUSED|timeout exceeded|SELECT|INSERT|DELETE FROM|127\.0\.0\.1/);
 }
 
@@ -104,7 +104,7 @@ describe('database faults (PostgreSQL)', () => {
     );
     writes.result.forEach(expectUnavailable);
     const notReady = await timed(ready);
-    expectProblem(notReady.result, 503, { code: 'service_unavailable' });
+    expectProblem(notReady.result, problems.notReady());
     expect((await request(t.baseUrl, 'GET', '/health/live')).status).toBe(200);
 
     await proxy.start();
@@ -147,7 +147,7 @@ describe('database faults (PostgreSQL)', () => {
     for (const { result } of burst.result) expectUnavailable(result);
     const slowest = Math.max(...burst.result.map(({ ms }) => ms));
     const notReady = await timed(ready);
-    expectProblem(notReady.result, 503, { code: 'service_unavailable' });
+    expectProblem(notReady.result, problems.notReady());
 
     proxy.heal();
     const recoveredMs = await timeUntil(list, (res) => res.status === 200);

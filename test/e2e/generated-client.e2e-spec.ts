@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createSocialAssociation,
   createUserSocialAssociation,
@@ -9,10 +9,9 @@ import {
   signupUser,
 } from '../generated/api-client';
 import { Client, createClient, createConfig } from '../generated/api-client/client';
-import { createTestApp, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
 import { assertResponseMatchesContract } from '../support/openapi-contract';
 import { tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 /**
  * The TypeScript client generated from openapi.json (test/generated/api-client,
@@ -20,14 +19,8 @@ import { tokenFor } from '../support/tokens';
  * responses go through the same contract validation as request()'s.
  */
 describe('the generated TypeScript client', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    t = await createTestApp();
-    f = factories(t);
-  });
-  afterAll(() => t.close());
-  beforeEach(() => t.reset());
+  const t = useTestApp();
+  const f = t.f;
 
   /** A client for the test app, authenticated as `token`'s user (anonymous without one). */
   function api(token?: string): Client {

@@ -1,10 +1,10 @@
 import { connect } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { describe, expect, it } from 'vitest';
+import { createTestApp } from '../support/create-test-app';
 import { request, TestResponse } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
 import { tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 const ALLOWED = 'https://admin.example.com';
 const ALSO_ALLOWED = 'http://localhost:5173';
@@ -23,14 +23,8 @@ function expectSecurityHeaders(res: TestResponse): void {
 }
 
 describe('HTTP hardening', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    t = await createTestApp({ CORS_ORIGINS: `${ALLOWED}, ${ALSO_ALLOWED}` });
-    f = factories(t);
-  });
-  afterAll(() => t.close());
-  beforeEach(() => t.reset());
+  const t = useTestApp({ CORS_ORIGINS: `${ALLOWED}, ${ALSO_ALLOWED}` });
+  const f = t.f;
 
   describe('security headers (helmet)', () => {
     it('on a success, a problem, an unknown route and a health check', async () => {
@@ -39,7 +33,7 @@ describe('HTTP hardening', () => {
       expect(ok.status).toBe(200);
       expectSecurityHeaders(ok);
       const problem = await request(t.baseUrl, 'GET', '/api/v2/user/me/');
-      expectProblem(problem, 401);
+      expectProblem(problem, problems.notAuthenticated());
       expectSecurityHeaders(problem);
       const unknown = await request(t.baseUrl, 'GET', '/nope');
       expect(unknown.status).toBe(404);
@@ -123,7 +117,7 @@ describe('HTTP hardening', () => {
         body: { provider: 'google', ext_id: 'x' },
         headers: { origin: ALLOWED },
       });
-      expectProblem(res, 401);
+      expectProblem(res, problems.notAuthenticated());
       expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED);
     });
 
@@ -189,7 +183,7 @@ describe('HTTP hardening', () => {
       const ok = await request(t.baseUrl, 'GET', '/health/live', { headers: { 'x-request-id': 'dash-42.a:b_c-d' } });
       expect(ok.headers.get('x-request-id')).toBe('dash-42.a:b_c-d');
       const problem = await request(t.baseUrl, 'GET', '/api/v2/user/me/', { headers: { 'x-request-id': 'trace-1' } });
-      expectProblem(problem, 401);
+      expectProblem(problem, problems.notAuthenticated());
       expect(problem.body.request_id).toBe('trace-1');
     });
 

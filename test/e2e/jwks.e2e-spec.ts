@@ -1,133 +1,39 @@
 import { createHmac, createSign, KeyObject, randomUUID } from 'node:crypto';
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
-import { CryptoKey, exportJWK, exportSPKI, generateKeyPair, JWK, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { JWKS_FETCH } from '../../src/auth/jwks-token-verifier';
-import { createTestApp, TEST_JWT_SECRET, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { TEST_JWT_SECRET } from '../support/create-test-app';
 import { request, TestResponse } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
 import { accessClaims, signToken } from '../support/tokens';
-
-const ISSUER = 'https://idp.test/realms/community';
-const AUDIENCE = 'social-associations';
-
-interface SigningKey {
-  kid: string;
-  alg: 'RS256' | 'ES256' | 'PS256';
-  privateKey: CryptoKey;
-  jwk: JWK;
-  pem: string;
-}
-
-async function makeKey(alg: SigningKey['alg']): Promise<SigningKey> {
-  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
-  const kid = `${alg.toLowerCase()}-${randomUUID().slice(0, 8)}`;
-  return {
-    kid,
-    alg,
-    privateKey,
-    jwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' },
-    pem: await exportSPKI(publicKey),
-  };
-}
-
-type JwksMode = 'ok' | 'refuse' | 'hang' | 'error' | 'garbage' | 'not-a-jwks';
-
-/** A real identity provider's key endpoint on 127.0.0.1: serves `keys`, counts fetches, can fail on demand. */
-class JwksServer {
-  keys: SigningKey[] = [];
-  mode: JwksMode = 'ok';
-  fetches = 0;
-  /** Requests to any other path (a `jku` header the service must never follow). */
-  strayRequests = 0;
-  private readonly server: Server = createServer((req, res) => this.handle(req, res));
-  url = '';
-
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-
-  private handle(req: IncomingMessage, res: ServerResponse): void {
-    if (req.url !== '/jwks') {
-      this.strayRequests += 1;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [] }));
-      return;
-    }
-    this.fetches += 1;
-    switch (this.mode) {
-      case 'refuse':
-        req.socket.destroy();
-        return;
-      case 'hang':
-        return; // never answers; closed by stop()
-      case 'error':
-        res.writeHead(500).end('oops');
-        return;
-      case 'garbage':
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys": [');
-        return;
-      case 'not-a-jwks':
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"hello": "world"}');
-        return;
-      default:
-        res
-          .writeHead(200, { 'content-type': 'application/jwk-set+json' })
-          .end(JSON.stringify({ keys: this.keys.map((key) => key.jwk) }));
-    }
-  }
-}
-
-/**
- * The service keeps the key set for JWKS_FETCH.cacheMaxAgeMs and refetches on an
- * unknown kid only after JWKS_FETCH.cooldownMs. Tests move the clock (Date only)
- * instead of waiting; every test starts past the cache age, so the first
- * verification in each test fetches afresh and tests do not depend on each other.
- */
-let clockOffsetMs = 0;
-function advanceClock(ms: number): void {
-  clockOffsetMs += ms;
-  vi.setSystemTime(vi.getRealSystemTime() + clockOffsetMs);
-}
-const nowSeconds = (): number => Math.floor(Date.now() / 1000);
-
-function idpClaims(userId: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const now = nowSeconds();
-  return { iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + 300, jti: randomUUID(), user_id: userId, ...overrides };
-}
-
-function drop(claims: Record<string, unknown>, ...names: string[]): Record<string, unknown> {
-  const copy = { ...claims };
-  for (const name of names) delete copy[name];
-  return copy;
-}
-
-async function sign(
-  key: SigningKey,
-  claims: Record<string, unknown>,
-  header: Record<string, unknown> = {},
-): Promise<string> {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT', ...header })
-    .sign(key.privateKey);
-}
-
-const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+import {
+  ISSUER,
+  AUDIENCE,
+  SigningKey,
+  makeKey,
+  JwksMode,
+  JwksServer,
+  advanceClock,
+  nowSeconds,
+  idpClaims,
+  drop,
+  sign,
+  b64,
+} from '../support/jwks';
+import { useTestApp } from '../support/use-test-app';
 
 describe('JWKS mode (JWKS_URI): identity provider tokens verified against a live key set', () => {
   const jwks = new JwksServer();
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
   let rsa: SigningKey;
   let ec: SigningKey;
   let userId: number;
+  beforeAll(async () => {
+    await jwks.start();
+    [rsa, ec] = await Promise.all([makeKey('RS256'), makeKey('ES256')]);
+  });
+  afterAll(() => jwks.stop());
+  // After the key server's hooks: the app is configured with its URL, and closed before it stops.
+  const t = useTestApp(() => ({ JWKS_URI: `${jwks.url}/jwks`, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE }));
+  const f = t.f;
 
   const me = (token: string | undefined): Promise<TestResponse> =>
     request(t.baseUrl, 'GET', '/api/v2/user/me/', { token });
@@ -140,20 +46,10 @@ describe('JWKS mode (JWKS_URI): identity provider tokens verified against a live
 
   async function expectRejected(token: string, detail?: RegExp): Promise<void> {
     const response = await me(token);
-    expectProblem(response, 401, { code: 'not_authenticated', ...(detail ? { detail } : {}) });
+    expectProblem(response, problems.notAuthenticated(detail));
     expect(response.headers.get('www-authenticate')).toBe('Bearer');
   }
 
-  beforeAll(async () => {
-    await jwks.start();
-    [rsa, ec] = await Promise.all([makeKey('RS256'), makeKey('ES256')]);
-    t = await createTestApp({ JWKS_URI: `${jwks.url}/jwks`, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE });
-    f = factories(t);
-  });
-  afterAll(async () => {
-    await t?.close();
-    await jwks.stop();
-  });
   beforeEach(async () => {
     vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
     advanceClock(JWKS_FETCH.cacheMaxAgeMs + 1000);
@@ -161,7 +57,6 @@ describe('JWKS mode (JWKS_URI): identity provider tokens verified against a live
     jwks.mode = 'ok';
     jwks.fetches = 0;
     jwks.strayRequests = 0;
-    await t.reset();
     userId = (await f.makeUser()).id;
   });
   afterEach(() => {
@@ -244,7 +139,7 @@ describe('JWKS mode (JWKS_URI): identity provider tokens verified against a live
       const started = performance.now();
       const response = await me(token);
       expect(performance.now() - started).toBeLessThan(JWKS_FETCH.timeoutMs + 2000);
-      expectProblem(response, 503, { code: 'service_unavailable', detail: /identity provider keys/ });
+      expectProblem(response, problems.serviceUnavailable(/identity provider keys/));
       expect(response.headers.get('retry-after')).toBe('5');
     }
 
@@ -416,29 +311,22 @@ describe('JWKS mode (JWKS_URI): identity provider tokens verified against a live
 
 describe('JWKS mode with JWT_USER_ID_CLAIM=sub and JWT_ALGORITHMS=ES256', () => {
   const jwks = new JwksServer();
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
   let rsa: SigningKey;
   let ec: SigningKey;
-
   beforeAll(async () => {
     await jwks.start();
     [rsa, ec] = await Promise.all([makeKey('RS256'), makeKey('ES256')]);
     jwks.keys = [rsa, ec];
-    t = await createTestApp({
-      JWKS_URI: `${jwks.url}/jwks`,
-      JWT_ISSUER: ISSUER,
-      JWT_AUDIENCE: AUDIENCE,
-      JWT_USER_ID_CLAIM: 'sub',
-      JWT_ALGORITHMS: 'ES256',
-    });
-    f = factories(t);
   });
-  afterAll(async () => {
-    await t?.close();
-    await jwks.stop();
-  });
-  beforeEach(() => t.reset());
+  afterAll(() => jwks.stop());
+  const t = useTestApp(() => ({
+    JWKS_URI: `${jwks.url}/jwks`,
+    JWT_ISSUER: ISSUER,
+    JWT_AUDIENCE: AUDIENCE,
+    JWT_USER_ID_CLAIM: 'sub',
+    JWT_ALGORITHMS: 'ES256',
+  }));
+  const f = t.f;
 
   const me = (token: string): Promise<TestResponse> => request(t.baseUrl, 'GET', '/api/v2/user/me/', { token });
 
@@ -451,16 +339,17 @@ describe('JWKS mode with JWT_USER_ID_CLAIM=sub and JWT_ALGORITHMS=ES256', () => 
 
   it('401 for an RS256 token: not in JWT_ALGORITHMS, although the provider publishes the key', async () => {
     const user = await f.makeUser();
-    expectProblem(await me(await sign(rsa, idpClaims(user.id, { sub: String(user.id) }))), 401, {
-      detail: /algorithm/,
-    });
+    expectProblem(
+      await me(await sign(rsa, idpClaims(user.id, { sub: String(user.id) }))),
+      problems.notAuthenticated(/algorithm/),
+    );
   });
 
   it('401 when sub is not a community user id, or only user_id carries it', async () => {
     const user = await f.makeUser();
     for (const sub of [randomUUID(), `${user.id}abc`, '0']) {
-      expectProblem(await me(await sign(ec, idpClaims(user.id, { sub }))), 401, { detail: /sub/ });
+      expectProblem(await me(await sign(ec, idpClaims(user.id, { sub }))), problems.notAuthenticated(/sub/));
     }
-    expectProblem(await me(await sign(ec, idpClaims(user.id))), 401, { detail: /sub/ });
+    expectProblem(await me(await sign(ec, idpClaims(user.id))), problems.notAuthenticated(/sub/));
   });
 });

@@ -1,19 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { describe, expect, it } from 'vitest';
 import { request, TestResponse } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
 import { accessClaims, signToken, tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 describe('GET /api/v2/user/:id/provider/ and GET /api/v2/user/provider/?user_id=', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    t = await createTestApp();
-    f = factories(t);
-  });
-  afterAll(() => t.close());
-  beforeEach(() => t.reset());
+  const t = useTestApp();
+  const f = t.f;
 
   const get = (path: string, token?: string, headers?: Record<string, string>): Promise<TestResponse> =>
     request(t.baseUrl, 'GET', path, { token, headers });
@@ -194,30 +187,31 @@ describe('GET /api/v2/user/:id/provider/ and GET /api/v2/user/provider/?user_id=
   describe('400', () => {
     it.each(['abc', '0', '-1', '1.5', '99999999999', '1e3'])('400 for the path id %s', async (id) => {
       const res = await get(`/api/v2/user/${id}/provider/`);
-      expectProblem(res, 400);
+      expectProblem(res, problems.invalidField('id', 'invalid'));
       const authenticated = await get(`/api/v2/user/${id}/provider/`, tokenFor((await f.makeUser()).id));
-      expectProblem(authenticated, 400);
+      expectProblem(authenticated, problems.invalidField('id', 'invalid'));
     });
 
     it.each(['abc', '0', '-1', '1.5', '99999999999', '', '1e3'])('400 field user_id for ?user_id=%s', async (id) => {
-      expectProblem(await get(`/api/v2/user/provider/?user_id=${id}`), 400, { field: 'user_id' });
+      expectProblem(await get(`/api/v2/user/provider/?user_id=${id}`), problems.invalidField('user_id'));
       const user = await f.makeUser();
-      expectProblem(await get(`/api/v2/user/provider/?user_id=${id}`, tokenFor(user.id)), 400, {
-        field: 'user_id',
-      });
+      expectProblem(
+        await get(`/api/v2/user/provider/?user_id=${id}`, tokenFor(user.id)),
+        problems.invalidField('user_id'),
+      );
     });
 
     it('400 field user_id for a repeated user_id parameter', async () => {
       const user = await f.makeUser();
       const res = await get(`/api/v2/user/provider/?user_id=${user.id}&user_id=${user.id}`, tokenFor(user.id));
-      expectProblem(res, 400, { field: 'user_id' });
+      expectProblem(res, problems.invalidField('user_id'));
     });
   });
 
   describe('401', () => {
     it('401 on GET /api/v2/user/provider/ without user_id for an anonymous caller', async () => {
-      expectProblem(await get('/api/v2/user/provider/'), 401);
-      expectProblem(await get('/api/v2/user/provider'), 401);
+      expectProblem(await get('/api/v2/user/provider/'), problems.notAuthenticated());
+      expectProblem(await get('/api/v2/user/provider'), problems.notAuthenticated());
     });
 
     it('401 for an invalid token on this optional-auth route (not silently anonymous)', async () => {
@@ -231,7 +225,7 @@ describe('GET /api/v2/user/:id/provider/ and GET /api/v2/user/provider/?user_id=
         'not-a-jwt',
       ];
       for (const token of invalid) {
-        for (const path of listPaths(user.id)) expectProblem(await get(path, token), 401);
+        for (const path of listPaths(user.id)) expectProblem(await get(path, token), problems.notAuthenticated());
       }
     });
 
@@ -242,15 +236,15 @@ describe('GET /api/v2/user/:id/provider/ and GET /api/v2/user/provider/?user_id=
       await f.deleteUser(gone.id);
       await f.deactivate(inactive.id);
       for (const token of [tokenFor(gone.id), tokenFor(inactive.id)]) {
-        expectProblem(await get(`/api/v2/user/${user.id}/provider/`, token), 401);
-        expectProblem(await get(`/api/v2/user/provider/?user_id=${user.id}`, token), 401);
+        expectProblem(await get(`/api/v2/user/${user.id}/provider/`, token), problems.notAuthenticated());
+        expectProblem(await get(`/api/v2/user/provider/?user_id=${user.id}`, token), problems.notAuthenticated());
       }
     });
 
     it('401 for an Authorization header that is not a bearer token', async () => {
       const { user } = await arrangeUserWithAssociations();
       const res = await get(`/api/v2/user/${user.id}/provider/`, undefined, { authorization: 'Basic dTpw' });
-      expectProblem(res, 401);
+      expectProblem(res, problems.notAuthenticated());
     });
   });
 
@@ -261,17 +255,14 @@ describe('GET /api/v2/user/:id/provider/ and GET /api/v2/user/provider/?user_id=
       const missing = admin.id + 1000;
       for (const token of [undefined, tokenFor(caller.id), tokenFor(admin.id)]) {
         for (const path of listPaths(missing))
-          expectProblem(await get(path, token), 404, { code: 'not_found', detail: /^User \d+ does not exist$/ });
+          expectProblem(await get(path, token), problems.notFound(/^User \d+ does not exist$/));
       }
     });
 
     it('404 for a user that was deleted, with their associations', async () => {
       const { user } = await arrangeUserWithAssociations();
       await f.deleteUser(user.id);
-      expectProblem(await get(`/api/v2/user/${user.id}/provider/`), 404, {
-        code: 'not_found',
-        detail: /^User \d+ does not exist$/,
-      });
+      expectProblem(await get(`/api/v2/user/${user.id}/provider/`), problems.notFound(/^User \d+ does not exist$/));
       expect(await f.countAssociations(user.id)).toBe(0);
     });
   });

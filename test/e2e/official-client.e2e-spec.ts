@@ -1,8 +1,7 @@
 import { formatHttpError, http, SSOService, UserService } from '@selfcommunity/api-services';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 /**
  * The official JavaScript client, unchanged, against this service. It is an axios
@@ -12,18 +11,10 @@ import { tokenFor } from '../support/tokens';
  * user_id in the body, numeric ext_ids, trailing slashes.
  */
 describe('@selfcommunity/api-services against this service', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    t = await createTestApp();
-    f = factories(t);
-    http.setBasePortal(t.baseUrl);
-  });
-  afterAll(() => t.close());
-  beforeEach(async () => {
-    await t.reset();
-    http.setAuthorizeToken(null as unknown as string);
-  });
+  const t = useTestApp();
+  const f = t.f;
+  beforeAll(() => http.setBasePortal(t.baseUrl));
+  beforeEach(() => http.setAuthorizeToken(null as unknown as string));
 
   /** The rejection of a client call (an axios error carrying the response). */
   async function rejectionOf(call: Promise<unknown>): Promise<{ response?: { status: number; data: unknown } }> {
@@ -217,6 +208,9 @@ describe('@selfcommunity/api-services against this service', () => {
         UserService.createProviderAssociation({ user_id: user.id, provider: 'google', ext_id: '1' }),
       );
       expect(error.response?.status).toBe(403);
+      expect(error.response?.data).toMatchObject({
+        errors: [{ code: 'permission_denied', message: expect.any(String) }],
+      });
       expect(formatHttpError(error)).toEqual({ error: expect.any(String) });
     });
 

@@ -1,9 +1,9 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
+import { describe, expect, it } from 'vitest';
 import { request } from '../support/http';
 import { contractProblems, OPENAPI_FILE } from '../support/openapi-contract';
+import { useTestApp } from '../support/use-test-app';
 
 interface Operation {
   operationId?: string;
@@ -23,11 +23,8 @@ function operations(paths: Paths): { method: string; path: string; operation: Op
 }
 
 describe('OpenAPI document', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp();
-  });
-  afterAll(() => t.close());
+  // Reads only: no table to empty between tests.
+  const t = useTestApp({}, { reset: false });
 
   it('GET /api/docs-json serves exactly the committed openapi.json', async () => {
     const response = await request(t.baseUrl, 'GET', '/api/docs-json');

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   DELETE_AUDITED_SQL,
   FIND_BY_IDENTITY_SQL,
@@ -8,7 +8,7 @@ import {
 } from '../../src/social-associations/social-associations.repository';
 import { auditRecordParams } from '../../src/audit/audit-events.repository';
 import { FIND_SIGN_IN_STATE_SQL } from '../../src/users/users.repository';
-import { createTestApp, TestApp } from '../support/create-test-app';
+import { useTestApp } from '../support/use-test-app';
 
 interface PlanNode {
   'Node Type': string;
@@ -27,10 +27,10 @@ function flatten(node: PlanNode): PlanNode[] {
  * planner to prefer them: no sequential scan of users or social_associations.
  */
 describe('query plans of the hot statements (PostgreSQL)', () => {
-  let t: TestApp;
+  // Arranged once (60,000 rows), read by every test: no reset between them.
+  const t = useTestApp({}, { reset: false });
 
   beforeAll(async () => {
-    t = await createTestApp();
     await t.dataSource.query(`
       INSERT INTO users (username, has_usable_password, is_active)
       SELECT 'user_' || n, true, true FROM generate_series(1, 20000) AS n`);
@@ -41,7 +41,6 @@ describe('query plans of the hot statements (PostgreSQL)', () => {
     await t.dataSource.query('ANALYZE users');
     await t.dataSource.query('ANALYZE social_associations');
   });
-  afterAll(() => t.close());
 
   async function genericPlan(sql: string, parameters: (string | number | boolean | null)[]): Promise<PlanNode[]> {
     const runner = t.dataSource.createQueryRunner();

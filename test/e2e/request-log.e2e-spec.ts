@@ -1,9 +1,8 @@
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { request } from '../support/http';
 import { tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 interface LogLine {
   level: number;
@@ -16,8 +15,6 @@ interface LogLine {
 
 /** One JSON log line per request, at LOG_LEVEL=info; never a token, an id from the URL or a query value. */
 describe('request log', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
   let output = '';
   const lines = (): LogLine[] =>
     output
@@ -34,19 +31,15 @@ describe('request log', () => {
     return undefined;
   };
 
-  beforeAll(async () => {
-    const logStream = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        output += chunk.toString('utf8');
-        done();
-      },
-    });
-    t = await createTestApp({ LOG_LEVEL: 'info' }, { logStream });
-    f = factories(t);
+  const logStream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      output += chunk.toString('utf8');
+      done();
+    },
   });
-  afterAll(() => t.close());
-  beforeEach(async () => {
-    await t.reset();
+  const t = useTestApp({ LOG_LEVEL: 'info' }, { logStream });
+  const f = t.f;
+  beforeEach(() => {
     output = '';
   });
 

@@ -6,6 +6,8 @@ export interface TestResponse {
   /** Parsed JSON when the response is JSON, the raw text otherwise ('' when empty). */
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
   text: string;
+  /** The path as requested (with its query string): a problem's `instance` is this without the query. */
+  path: string;
 }
 
 export interface RequestOptions {
@@ -38,5 +40,11 @@ export async function request(
   assertResponseMatchesContract(method, path, { status: response.status, headers: response.headers, text });
   // application/json and application/problem+json; not application/x-ndjson (its text is asserted line by line).
   const isJson = /^application\/(?:[\w.-]+\+)?json(?:;|$)/.test(response.headers.get('content-type') ?? '');
-  return { status: response.status, headers: response.headers, text, body: isJson && text ? JSON.parse(text) : text };
+  return {
+    status: response.status,
+    headers: response.headers,
+    text,
+    body: isJson && text ? JSON.parse(text) : text,
+    path: new URL(response.url).pathname + new URL(response.url).search,
+  };
 }

@@ -1,7 +1,7 @@
 import { afterEach, expect } from 'vitest';
 import { createTestApp, TestApp } from './create-test-app';
 import { request, TestResponse } from './http';
-import { expectProblem } from './problem';
+import { expectProblem, problems } from './problem';
 
 /** Apps booted by the current test, closed after it: each test counts from zero. */
 const apps: TestApp[] = [];
@@ -21,7 +21,7 @@ export const publicList = (t: TestApp, userId: number): Promise<TestResponse> =>
   request(t.baseUrl, 'GET', `/api/v2/user/${userId}/provider/`);
 
 export function expectThrottled(res: TestResponse): void {
-  expectProblem(res, 429, { code: 'throttled', detail: /^Too many requests; retry in \d+ seconds?$/ });
+  expectProblem(res, problems.throttled());
   const retryAfter = Number(res.headers.get('retry-after'));
   expect(Number.isInteger(retryAfter), `Retry-After: ${res.headers.get('retry-after')}`).toBe(true);
   expect(retryAfter).toBeGreaterThanOrEqual(1);

@@ -1,130 +1,14 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { describe, expect, it } from 'vitest';
 import { request, TestResponse } from '../support/http';
-import { expectProblem } from '../support/problem';
+import { expectProblem, problems } from '../support/problem';
 import { tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
-describe('resolve an identity, provision users, read oneself', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    t = await createTestApp();
-    f = factories(t);
-  });
-  afterAll(() => t.close());
-  beforeEach(() => t.reset());
+describe('users: provision them, read oneself', () => {
+  const t = useTestApp();
+  const f = t.f;
 
   const get = (path: string, token?: string): Promise<TestResponse> => request(t.baseUrl, 'GET', path, { token });
-  const resolvePath = (provider: string, extId: string, slash = '/'): string =>
-    `/api/v2/user/provider${slash}?provider=${encodeURIComponent(provider)}&ext_id=${encodeURIComponent(extId)}`;
-
-  describe('GET /api/v2/user/provider/?provider={p}&ext_id={e}', () => {
-    it('200 with [association] (metadata included) for an admin', async () => {
-      const admin = await f.makeAdmin();
-      const user = await f.makeUser();
-      await f.link(user.id, { provider: 'external', ext_id: 'crm 42/ü', metadata: { plan: 'pro' } });
-      await f.link(user.id, { provider: 'google', ext_id: 'crm 42/ü' });
-      for (const slash of ['/', '']) {
-        const res = await get(resolvePath('external', 'crm 42/ü', slash), tokenFor(admin.id));
-        expect(res.status, res.text).toBe(200);
-        expect(res.body).toEqual([
-          {
-            user_id: user.id,
-            provider: 'external',
-            ext_id: 'crm 42/ü',
-            profile_url: null,
-            metadata: { plan: 'pro' },
-            show_in_profile: false,
-          },
-        ]);
-      }
-    });
-
-    it('200 with [association] of a hidden (show_in_profile false) identity of another user', async () => {
-      const admin = await f.makeAdmin();
-      const user = await f.makeUser();
-      await f.link(user.id, { provider: 'google', ext_id: '1234567890', profile_url: 'https://g.example.com/1' });
-      const res = await get(resolvePath('google', '1234567890'), tokenFor(admin.id));
-      expect(res.status, res.text).toBe(200);
-      expect(res.body).toEqual([
-        {
-          user_id: user.id,
-          provider: 'google',
-          ext_id: '1234567890',
-          profile_url: 'https://g.example.com/1',
-          metadata: null,
-          show_in_profile: false,
-        },
-      ]);
-    });
-
-    it('200 with [] for an admin when the identity is not linked', async () => {
-      const admin = await f.makeAdmin();
-      const user = await f.makeUser();
-      await f.link(user.id, { provider: 'google', ext_id: 'known' });
-      for (const [provider, extId] of [
-        ['google', 'unknown'],
-        ['github', 'known'],
-        ['google', 'KNOWN'],
-      ] as const) {
-        const res = await get(resolvePath(provider, extId), tokenFor(admin.id));
-        expect(res.status, res.text).toBe(200);
-        expect(res.body).toEqual([]);
-      }
-    });
-
-    it.each([null, 'moderator', 'editor'] as const)('403 for a non-admin caller (role %s)', async (role) => {
-      const caller = await f.makeUser({ role });
-      await f.link(caller.id, { provider: 'google', ext_id: 'own' });
-      expectProblem(await get(resolvePath('google', 'own'), tokenFor(caller.id)), 403, {
-        code: 'permission_denied',
-      });
-      expectProblem(await get(resolvePath('google', 'unknown'), tokenFor(caller.id)), 403);
-    });
-
-    it('401 for an anonymous caller', async () => {
-      const user = await f.makeUser();
-      await f.link(user.id, { provider: 'google', ext_id: 'g' });
-      expectProblem(await get(resolvePath('google', 'g')), 401);
-      expectProblem(await get(resolvePath('google', 'g', '')), 401);
-    });
-
-    it('401 for an invalid token', async () => {
-      const admin = await f.makeAdmin();
-      expectProblem(await get(resolvePath('google', 'g'), `${tokenFor(admin.id)}x`), 401);
-    });
-
-    it('400 field ext_id for provider without ext_id', async () => {
-      const admin = await f.makeAdmin();
-      expectProblem(await get('/api/v2/user/provider/?provider=google', tokenFor(admin.id)), 400, {
-        field: 'ext_id',
-      });
-    });
-
-    it('400 field provider for ext_id without provider', async () => {
-      const admin = await f.makeAdmin();
-      expectProblem(await get('/api/v2/user/provider/?ext_id=123', tokenFor(admin.id)), 400, { field: 'provider' });
-    });
-
-    it('400 when user_id is given too', async () => {
-      const admin = await f.makeAdmin();
-      const user = await f.makeUser();
-      await f.link(user.id, { provider: 'google', ext_id: 'g' });
-      const res = await get(`/api/v2/user/provider/?user_id=${user.id}&provider=google&ext_id=g`, tokenFor(admin.id));
-      expectProblem(res, 400, { field: 'user_id' });
-    });
-
-    it.each([
-      ['an invalid provider slug', '?provider=Google&ext_id=1', 'provider'],
-      ['an empty ext_id', '?provider=google&ext_id=', 'ext_id'],
-      ['an ext_id of 256 characters', `?provider=google&ext_id=${'x'.repeat(256)}`, 'ext_id'],
-      ['an ext_id with a control character', '?provider=google&ext_id=a%0Ab', 'ext_id'],
-    ])('400 for %s', async (_name, query, field) => {
-      const admin = await f.makeAdmin();
-      expectProblem(await get(`/api/v2/user/provider/${query}`, tokenFor(admin.id)), 400, { field });
-    });
-  });
 
   describe('POST /api/v2/sso/signup/', () => {
     const signup = (body: unknown, token?: string, path = '/api/v2/sso/signup/'): Promise<TestResponse> =>
@@ -191,20 +75,20 @@ describe('resolve an identity, provision users, read oneself', () => {
       const admin = await f.makeAdmin();
       await f.makeUser({ username: 'taken' });
       const res = await signup({ username: 'taken', email: 'other@example.com' }, tokenFor(admin.id));
-      expectProblem(res, 409, { field: 'username', code: 'username_taken' });
+      expectProblem(res, problems.usernameTaken());
       const rows: unknown[] = await t.dataSource.query("SELECT id FROM users WHERE username = 'taken'");
       expect(rows).toHaveLength(1);
     });
 
     it.each([null, 'moderator', 'editor'] as const)('403 for a non-admin caller (role %s)', async (role) => {
       const caller = await f.makeUser({ role });
-      expectProblem(await signup({ username: 'newbie' }, tokenFor(caller.id)), 403, { code: 'permission_denied' });
+      expectProblem(await signup({ username: 'newbie' }, tokenFor(caller.id)), problems.permissionDenied());
       const rows: unknown[] = await t.dataSource.query("SELECT id FROM users WHERE username = 'newbie'");
       expect(rows).toEqual([]);
     });
 
     it('401 for an anonymous caller', async () => {
-      expectProblem(await signup({ username: 'newbie' }), 401);
+      expectProblem(await signup({ username: 'newbie' }), problems.notAuthenticated());
       const rows: unknown[] = await t.dataSource.query('SELECT id FROM users');
       expect(rows).toEqual([]);
     });
@@ -228,22 +112,22 @@ describe('resolve an identity, provision users, read oneself', () => {
       ['an unknown field', { username: 'u1', password: 'secret' }, 'password'],
     ])('400 field %s', async (_name, body, field) => {
       const admin = await f.makeAdmin();
-      expectProblem(await signup(body, tokenFor(admin.id)), 400, { field });
+      expectProblem(await signup(body, tokenFor(admin.id)), problems.invalidField(field));
       const rows: unknown[] = await t.dataSource.query('SELECT id FROM users');
       expect(rows).toHaveLength(1);
     });
 
     it('400 naming an unknown field with code unknown_field', async () => {
       const admin = await f.makeAdmin();
-      expectProblem(await signup({ username: 'u1', is_superuser: true }, tokenFor(admin.id)), 400, {
-        field: 'is_superuser',
-        code: 'unknown_field',
-      });
+      expectProblem(
+        await signup({ username: 'u1', is_superuser: true }, tokenFor(admin.id)),
+        problems.invalidField('is_superuser', 'unknown_field'),
+      );
     });
 
     it('400 for a body that is not a JSON object', async () => {
       const admin = await f.makeAdmin();
-      expectProblem(await signup(['u1'], tokenFor(admin.id)), 400);
+      expectProblem(await signup(['u1'], tokenFor(admin.id)), problems.invalid());
     });
   });
 
@@ -280,15 +164,15 @@ describe('resolve an identity, provision users, read oneself', () => {
     });
 
     it('401 for an anonymous caller', async () => {
-      expectProblem(await get('/api/v2/user/me/'), 401);
-      expectProblem(await get('/api/v2/user/me'), 401);
+      expectProblem(await get('/api/v2/user/me/'), problems.notAuthenticated());
+      expectProblem(await get('/api/v2/user/me'), problems.notAuthenticated());
     });
 
     it('401 for an invalid token, or the token of a deactivated user', async () => {
       const user = await f.makeUser();
-      expectProblem(await get('/api/v2/user/me/', `${tokenFor(user.id)}x`), 401);
+      expectProblem(await get('/api/v2/user/me/', `${tokenFor(user.id)}x`), problems.notAuthenticated());
       await f.deactivate(user.id);
-      expectProblem(await get('/api/v2/user/me/', tokenFor(user.id)), 401);
+      expectProblem(await get('/api/v2/user/me/', tokenFor(user.id)), problems.notAuthenticated());
     });
   });
 });

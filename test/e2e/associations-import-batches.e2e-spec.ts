@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { importError, ndjson, useImportCli } from '../support/import-cli';
+
+// Each test runs the CLI several times, a process start-up each: more time than the default.
+describe('associations:import: batches, crashes and --dry-run', { timeout: 180_000 }, () => {
+  const { t, f, file, cli, importFile, stored, counts, expectCountsInStep } = useImportCli();
+
+  describe('batches', () => {
+    const makeUsers = async (n: number): Promise<number[]> => {
+      const ids: number[] = [];
+      for (let i = 0; i < n; i++) ids.push((await f.makeUser()).id);
+      return ids;
+    };
+    /** Lines 1..n for users round robin (at most IMPORT_CAP each, with enough users); ext_id l-<line>. */
+    const lines = (n: number, userIds: number[]) =>
+      Array.from({ length: n }, (_, i) => ({
+        user_id: userIds[i % userIds.length],
+        provider: 'google',
+        ext_id: `l-${i + 1}`,
+      }));
+
+    it('more lines than one batch, bad lines in the middle batch: every other line of every batch is written', async () => {
+      const ids = await makeUsers(10);
+      const content: unknown[] = lines(25, ids);
+      content[13] = { user_id: 987_654, provider: 'google', ext_id: 'l-14' }; // line 14: no such user
+      content[14] = 'not json'; // line 15
+      const summary = await importFile(file(ndjson(content)), '--batch-size', '10');
+      expect(summary).toEqual({
+        read: 25,
+        created: 23,
+        unchanged: 0,
+        rejected: 2,
+        errors: [importError(14, 'user_id', 'not_found'), importError(15, null, 'malformed_json')],
+      });
+      expect((await stored()).map((row) => row.ext_id)).toEqual(
+        Array.from({ length: 25 }, (_, i) => `l-${i + 1}`).filter((id) => id !== 'l-14' && id !== 'l-15'),
+      );
+      expect(await f.auditEvents()).toHaveLength(23);
+      await expectCountsInStep();
+    });
+
+    it('a batch that fails in the database is all out, the ones before all in; a re-run finishes the job', async () => {
+      const ids = await makeUsers(10);
+      const path = file(ndjson(lines(30, ids)));
+      // A failure the rules cannot foresee (the database refuses line 15), inside the second batch.
+      await t.dataSource.query(`
+        CREATE FUNCTION refuse_l15() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.ext_id = 'l-15' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$;
+        CREATE TRIGGER refuse_l15 BEFORE INSERT ON social_associations FOR EACH ROW EXECUTE FUNCTION refuse_l15()`);
+      try {
+        const result = await cli(['associations:import', '--file', path, '--batch-size', '10']);
+        expect(result.code).toBe(1);
+        expect(result.stderr).toMatch(/refused by the test/);
+      } finally {
+        await t.dataSource.query('DROP TRIGGER refuse_l15 ON social_associations; DROP FUNCTION refuse_l15()');
+      }
+      expect((await stored()).map((row) => row.ext_id)).toEqual(Array.from({ length: 10 }, (_, i) => `l-${i + 1}`));
+      expect(await f.auditEvents()).toHaveLength(10);
+      await expectCountsInStep();
+
+      expect(await importFile(path, '--batch-size', '10')).toEqual({
+        read: 30,
+        created: 20,
+        unchanged: 10,
+        rejected: 0,
+        errors: [],
+      });
+      expect(await f.countAssociations()).toBe(30);
+      expect(await f.auditEvents()).toHaveLength(30);
+      await expectCountsInStep();
+    });
+
+    it('--dry-run over several batches sees what the earlier ones would create (repeats, the cap) and writes nothing', async () => {
+      const user = await f.makeUser();
+      const content = [
+        ...lines(2, [user.id]),
+        { user_id: user.id, provider: 'google', ext_id: 'l-1' }, // repeat of line 1, in the next batch
+        ...lines(5, [user.id]).slice(2), // l-3 fits the cap, l-4 and l-5 do not
+      ];
+      const path = file(ndjson(content));
+      const expected = {
+        read: 6,
+        created: 3,
+        unchanged: 1,
+        rejected: 2,
+        errors: [
+          importError(5, 'user_id', 'too_many_associations'),
+          importError(6, 'user_id', 'too_many_associations'),
+        ],
+      };
+      expect(await importFile(path, '--dry-run', '--batch-size', '2')).toEqual({ ...expected, dry_run: true });
+      expect(await f.countAssociations()).toBe(0);
+      expect(await f.auditEvents()).toEqual([]);
+      expect(await counts()).toEqual({ [user.id]: 0 });
+      expect(await importFile(path, '--batch-size', '2')).toEqual(expected);
+    });
+  });
+});
