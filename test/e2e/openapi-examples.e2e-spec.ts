@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
-import { factories } from '../support/factories';
+import { describe, expect, it } from 'vitest';
 import { request } from '../support/http';
 import { OPENAPI_FILE } from '../support/openapi-contract';
 import { tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
 
 /**
  * Every documented example of every operation of openapi.json, sent as written
@@ -129,13 +128,9 @@ function userIds(example: ExampleRequest): number[] {
 }
 
 describe('OpenAPI examples: every documented request example gets its 2xx', () => {
-  let t: TestApp;
-  let f: ReturnType<typeof factories>;
-  beforeAll(async () => {
-    t = await createTestApp();
-    f = factories(t);
-  });
-  afterAll(() => t.close());
+  // Each example empties the tables itself, just before it arranges the ids it names.
+  const t = useTestApp({}, { reset: false });
+  const f = t.f;
 
   const examples = exampleRequests();
 
