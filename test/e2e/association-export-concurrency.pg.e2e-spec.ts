@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { request } from '../support/http';
 import { expectProblem, problems } from '../support/problem';
 import { seedAssociations } from '../support/seed-associations';
+import { openStream } from '../support/streaming-request';
 import { tokenFor } from '../support/tokens';
 import { useTestApp } from '../support/use-test-app';
 
@@ -24,12 +25,7 @@ describe('GET /api/v2/social-associations/export/ alongside other connections (P
     const user = await f.makeUser();
     await seedAssociations(t, user.id, 10_000);
 
-    const response = await fetch(`${t.baseUrl}${EXPORT}`, {
-      headers: { authorization: `Bearer ${admin}` },
-    });
-    const reader = response.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = decoder.decode((await reader.read()).value, { stream: true });
+    const stream = await openStream(t.baseUrl, EXPORT, admin);
 
     // Mid-export, from another connection: half the rows gone, new ones added, and committed.
     await t.dataSource.query(
@@ -41,12 +37,7 @@ describe('GET /api/v2/social-associations/export/ alongside other connections (P
     );
     expect(Number((await t.dataSource.query('SELECT count(*) AS n FROM social_associations'))[0].n)).toBe(5_100);
 
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-    }
-    const ids = text
+    const ids = (await stream.rest())
       .split('\n')
       .filter(Boolean)
       .map((line) => (JSON.parse(line) as { ext_id: string }).ext_id);
@@ -57,25 +48,16 @@ describe('GET /api/v2/social-associations/export/ alongside other connections (P
   it('429 too_many_concurrent_requests while two exports run; the third is accepted once one ends', async () => {
     const user = await f.makeUser();
     await seedAssociations(t, user.id, 20_000);
-    const running = await Promise.all(
-      [0, 1].map(async () => {
-        const controller = new AbortController();
-        const response = await fetch(`${t.baseUrl}${EXPORT}`, {
-          headers: { authorization: `Bearer ${admin}` },
-          signal: controller.signal,
-        });
-        // Read nothing more: the export stays open, waiting for this client.
-        return { controller, response };
-      }),
-    );
-    expect(running.map(({ response }) => response.status)).toEqual([200, 200]);
+    // Read no further than the first chunk: the exports stay open, waiting for their clients.
+    const running = await Promise.all([0, 1].map(() => openStream(t.baseUrl, EXPORT, admin)));
+    expect(running.map(({ status }) => status)).toEqual([200, 200]);
     const refused = await request(t.baseUrl, 'GET', EXPORT, { token: admin });
     expectProblem(refused, problems.tooManyConcurrentRequests());
 
-    running[0].controller.abort();
+    running[0].disconnect();
     await new Promise((resolve) => setTimeout(resolve, 300));
     const accepted = await request(t.baseUrl, 'GET', `${EXPORT}?ext_id=e-1`, { token: admin });
     expect(accepted.status, accepted.text).toBe(200);
-    running[1].controller.abort();
+    running[1].disconnect();
   });
 });

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { request } from '../support/http';
 import { seedAssociations } from '../support/seed-associations';
+import { openStream } from '../support/streaming-request';
 import { tokenFor } from '../support/tokens';
 import { useTestApp } from '../support/use-test-app';
 
@@ -68,15 +69,10 @@ describe('GET /api/v2/social-associations/export/ (NDJSON)', () => {
     // had a dropped export kept its slot, the later ones would be refused with a 429.
     for (let round = 0; round < 3; round += 1) {
       for (let i = 0; i < 2; i += 1) {
-        const controller = new AbortController();
-        const response = await fetch(`${t.baseUrl}${EXPORT}`, {
-          headers: { authorization: `Bearer ${admin}` },
-          signal: controller.signal,
-        });
-        expect(response.status).toBe(200);
-        const reader = response.body!.getReader();
-        expect((await reader.read()).done).toBe(false);
-        controller.abort();
+        const stream = await openStream(t.baseUrl, EXPORT, admin);
+        expect(stream.status).toBe(200);
+        expect(stream.firstChunk.length).toBeGreaterThan(0);
+        stream.disconnect();
       }
       // The server notices the closed sockets and ends the exports.
       await new Promise((resolve) => setTimeout(resolve, 300));
