@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { codeLabel, loadAverage, machine, versions } from './facts.mjs';
 import { cpuMs, cpuOf, cpuSince, Latencies, readStatusKb } from './measure.mjs';
-import { argumentVariables, OptionsError } from './options.mjs';
+import { OptionsError, databaseName, positiveInt, scriptSource } from './options.mjs';
 import {
   assertPortFree,
   buildService,
@@ -55,16 +55,9 @@ const n = (value) => Math.round(value).toLocaleString('en-US');
 const ms = (value) => (Number.isFinite(value) ? value.toFixed(2) : '-');
 
 function readOptions() {
-  const source = { ...process.env, ...argumentVariables(process.argv.slice(2)) };
-  const int = (name, fallback) => {
-    const value = source[name];
-    if (value === undefined || value === '') return fallback;
-    const number = Number(value);
-    if (!Number.isInteger(number) || number < 1) throw new OptionsError(`${name} must be a positive integer`);
-    return number;
-  };
-  const database = source.BENCH_DIRECTORY_DB ?? 'sa_bench_directory';
-  if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new OptionsError('BENCH_DIRECTORY_DB must be a plain database name');
+  const source = scriptSource();
+  const int = (name, fallback) => positiveInt(source, name, fallback);
+  const database = databaseName(source, 'BENCH_DIRECTORY_DB', 'sa_bench_directory');
   const options = {
     server: source.DATABASE ?? source.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     database,

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { loadAverage, machine, versions } from './facts.mjs';
 import { cpuMs, readStatusKb } from './measure.mjs';
-import { argumentVariables, OptionsError } from './options.mjs';
+import { OptionsError, databaseName, positiveInt, scriptSource } from './options.mjs';
 import { buildService, postgresBackends, Processes, runMigrations } from './processes.mjs';
 import { writeSections } from './results-file.mjs';
 import { recreateDatabase, seedUsers, withDatabase } from './seed.mjs';
@@ -27,16 +27,9 @@ const log = (line) => process.stdout.write(`${line}\n`);
 const n = (value) => value.toLocaleString('en-US');
 
 function readOptions() {
-  const source = { ...process.env, ...argumentVariables(process.argv.slice(2)) };
-  const int = (name, fallback) => {
-    const value = source[name];
-    if (value === undefined || value === '') return fallback;
-    const number = Number(value);
-    if (!Number.isInteger(number) || number < 1) throw new OptionsError(`${name} must be a positive integer`);
-    return number;
-  };
-  const database = source.BENCH_IMPORT_DB ?? 'sa_bench_import';
-  if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new OptionsError('BENCH_IMPORT_DB must be a plain database name');
+  const source = scriptSource();
+  const int = (name, fallback) => positiveInt(source, name, fallback);
+  const database = databaseName(source, 'BENCH_IMPORT_DB', 'sa_bench_import');
   return Object.freeze({
     server: source.DATABASE ?? source.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     database,

@@ -13,6 +13,28 @@ const WORK = join(ROOT, 'bench', '.work');
 export class OptionsError extends Error {}
 
 /**
+ * The option readers of the scripts beside run.mjs (import.mjs, directory.mjs): the
+ * environment with the arguments over it, a positive integer, a plain database name.
+ */
+export function scriptSource(argv = process.argv.slice(2), env = process.env) {
+  return { ...env, ...argumentVariables(argv) };
+}
+
+export function positiveInt(source, name, fallback) {
+  const value = source[name];
+  if (value === undefined || value === '') return fallback;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new OptionsError(`${name} must be a positive integer`);
+  return number;
+}
+
+export function databaseName(source, name, fallback) {
+  const database = source[name] ?? fallback;
+  if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new OptionsError(`${name} must be a plain database name`);
+  return database;
+}
+
+/**
  * The runner's arguments as the variables they stand for: `--duration=5` is BENCH_DURATION=5,
  * `--scale` is BENCH_SCALE=1, `--database=URL` is DATABASE=URL. They win over the environment.
  */
