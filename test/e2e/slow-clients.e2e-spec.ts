@@ -1,10 +1,10 @@
 import { Agent } from 'node:http';
 import { connect, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sendRaw } from '../support/raw-http';
-import { buildServiceCopy, ServiceBuild, ServiceProcess } from '../support/service-build';
-import { createTestDatabase, queryTestDatabase, TestDatabase } from '../support/test-database';
+import { useServiceProcess } from '../support/service-build';
+import { queryTestDatabase } from '../support/test-database';
 import { tokenFor } from '../support/tokens';
 
 /** What the server answered on a socket, and when it closed it, in ms after the socket opened. */
@@ -54,31 +54,18 @@ function openStalled(port: number): Promise<(Socket & { closed: boolean }) | und
 }
 
 describe('clients that send slowly, or stall', () => {
-  let build: ServiceBuild;
-  let database: TestDatabase;
-  let service: ServiceProcess | undefined;
-
-  beforeAll(async () => {
-    build = buildServiceCopy();
-    database = await createTestDatabase();
-  }, 120_000);
-  afterAll(() => database.drop());
-  afterEach(async () => {
-    service?.child.kill('SIGKILL');
-    await service?.exited;
-    service = undefined;
-  });
+  const processes = useServiceProcess();
 
   const makeUser = async (): Promise<number> =>
     (
       await queryTestDatabase<{ id: number }>(
-        database,
+        processes.database,
         "INSERT INTO users (username) VALUES ('slow-' || md5(random()::text)) RETURNING id",
       )
     )[0].id;
 
   it('with the defaults: headers that trickle are cut at 5 s, a body that stalls at 10 s, each with a 408', async () => {
-    service = build.start({ PORT: '0', ...database.env });
+    const service = processes.start({ PORT: '0', ...processes.database.env });
     const port = await service.listening();
     const [headers, body] = await Promise.all([
       stall(port, 'GET /health/live HTTP/1.1\r\n', 'Host: x\r\nX-Slow: yes\r\n'.repeat(100), 500),
@@ -98,7 +85,7 @@ describe('clients that send slowly, or stall', () => {
   }, 30_000);
 
   it('HTTP_REQUEST_TIMEOUT_MS bounds the whole request', async () => {
-    service = build.start({ PORT: '0', HTTP_REQUEST_TIMEOUT_MS: '2000', ...database.env });
+    const service = processes.start({ PORT: '0', HTTP_REQUEST_TIMEOUT_MS: '2000', ...processes.database.env });
     const port = await service.listening();
     const body = await stall(
       port,
@@ -113,7 +100,10 @@ describe('clients that send slowly, or stall', () => {
 
   it('1,500 stalled sockets under a limit of 512 open files: a connected client is still answered, never with a 5xx, and the stalled ones are cut', async () => {
     const userId = await makeUser();
-    service = build.start({ PORT: '0', HTTP_REQUEST_TIMEOUT_MS: '3000', ...database.env }, { openFilesLimit: 512 });
+    const service = processes.start(
+      { PORT: '0', HTTP_REQUEST_TIMEOUT_MS: '3000', ...processes.database.env },
+      { openFilesLimit: 512 },
+    );
     const port = await service.listening();
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const me = () =>

@@ -1,43 +1,30 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildServiceCopy, ServiceBuild, ServiceProcess } from '../support/service-build';
-import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { describe, expect, it } from 'vitest';
+import { useServiceProcess } from '../support/service-build';
 
 /** What the built service says when it starts, and when it cannot. */
 describe('start-up (node src/main.js)', () => {
-  let build: ServiceBuild;
-  let database: TestDatabase;
-  let service: ServiceProcess | undefined;
-
-  beforeAll(async () => {
-    build = buildServiceCopy();
-    database = await createTestDatabase();
-  }, 120_000);
-  afterAll(async () => {
-    await database.drop();
-  });
-  afterEach(async () => {
-    service?.child.kill('SIGKILL');
-    await service?.exited;
-    service = undefined;
-  });
+  const processes = useServiceProcess();
 
   it('logs one line when listening: its URL, the docs URL, the database engine and the token mode', async () => {
-    service = build.start({ PORT: '0', ...database.env });
+    const service = processes.start({ PORT: '0', ...processes.database.env });
     const port = await service.listening();
     const line = service.logs.find((entry) => entry.msg === 'social associations service listening');
     expect(line).toMatchObject({
       url: `http://127.0.0.1:${port}`,
       docs: `http://127.0.0.1:${port}/api/docs`,
-      database: database.kind === 'server' ? 'postgres' : `embedded postgres (${database.env.DATABASE_PATH})`,
+      database:
+        processes.database.kind === 'server'
+          ? 'postgres'
+          : `embedded postgres (${processes.database.env.DATABASE_PATH})`,
       tokens: 'hs256 (secret: environment)',
     });
   });
 
   it('a database it cannot reach: exits 1, and the log line says why (message and stack)', async () => {
-    service = build.start({
+    const service = processes.start({
       PORT: '0',
       DATABASE_URL: 'postgres://postgres@127.0.0.1:9/none',
       DATABASE_TIMEOUT_MS: '500',
@@ -63,7 +50,7 @@ describe('start-up (node src/main.js)', () => {
     );
     try {
       const nodePath = `${join(overlay, 'node_modules')}:${resolve('node_modules')}`;
-      service = build.start({ PORT: '0', ...database.env, NODE_PATH: nodePath });
+      const service = processes.start({ PORT: '0', ...processes.database.env, NODE_PATH: nodePath });
       expect(await service.exited).toBe(1);
       expect(service.logs.find((entry) => entry.msg === 'start-up failed')).toMatchObject({
         level: 60,

@@ -1,9 +1,11 @@
 import { ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { TEST_JWT_SECRET } from './create-test-app';
+import { createTestDatabase, TestDatabase } from './test-database';
 
 const ROOT = resolve(process.cwd());
 
@@ -123,6 +125,53 @@ export function buildServiceCopy(): ServiceBuild {
         child.on('error', fail);
         child.on('close', (code) => done({ code, stdout, stderr }));
       });
+    },
+  };
+}
+
+/** The service run as a process by an e2e file: its build, the file's database, and what it started. */
+export interface ServiceProcessHandle {
+  readonly build: ServiceBuild;
+  readonly database: TestDatabase;
+  /** Starts the service (ServiceBuild.start); it is SIGKILLed after the test. */
+  start(env: Record<string, string | undefined>, options?: { openFilesLimit?: number }): ServiceProcess;
+}
+
+/**
+ * The lifecycle of an e2e file that runs the built service as a process: a build
+ * and a database of its own (beforeAll, dropped in afterAll), and every service a
+ * test started killed after it (afterEach), as useTestApp is for the in-process app.
+ */
+export function useServiceProcess(): ServiceProcessHandle {
+  let build: ServiceBuild | undefined;
+  let database: TestDatabase | undefined;
+  const started: ServiceProcess[] = [];
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('useServiceProcess: read before beforeAll ran');
+    return value;
+  };
+  beforeAll(async () => {
+    build = buildServiceCopy();
+    database = await createTestDatabase();
+  }, 120_000);
+  afterAll(() => database?.drop());
+  afterEach(async () => {
+    for (const service of started.splice(0)) {
+      service.child.kill('SIGKILL');
+      await service.exited;
+    }
+  });
+  return {
+    get build() {
+      return ready(build);
+    },
+    get database() {
+      return ready(database);
+    },
+    start(env, options) {
+      const service = ready(build).start(env, options);
+      started.push(service);
+      return service;
     },
   };
 }
