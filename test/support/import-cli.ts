@@ -66,11 +66,12 @@ export function useImportCli() {
       return path;
     },
     /** Runs the real CLI against the test app's database, as an operator would. */
-    cli: (args: string[]): Promise<CliResult> =>
+    cli: (args: string[], env: Record<string, string> = {}): Promise<CliResult> =>
       build.cli(args, {
         PROVIDERS: IMPORT_PROVIDERS,
         MAX_ASSOCIATIONS_PER_USER: String(IMPORT_CAP),
         ...t.database.env,
+        ...env,
       }),
     /** The import's summary: exactly one line on stdout, and the exit code expected for it. */
     importFile: async (path: string, ...options: string[]): Promise<ImportSummary> => {
@@ -81,9 +82,10 @@ export function useImportCli() {
       expect(result.code, result.stderr).toBe(summary.rejected > 0 ? 2 : 0);
       return summary;
     },
+    /** What is stored, by user, each user's in the order written (a user's lines are written in file order). */
     stored: (): Promise<StoredRow[]> =>
       t.dataSource.query(
-        'SELECT user_id, provider, ext_id, profile_url, metadata, show_in_profile, created_at FROM social_associations ORDER BY id',
+        'SELECT user_id, provider, ext_id, profile_url, metadata, show_in_profile, created_at FROM social_associations ORDER BY user_id, id',
       ),
     identities: async (): Promise<string[]> => {
       return (await harness.stored()).map((row) => `${row.user_id}:${row.provider}:${row.ext_id}`);

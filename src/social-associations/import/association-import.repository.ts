@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { bulkAuditParams, BulkAuditRecord, insertAuditEventsForEachRowSql } from '../../audit/audit-events.repository';
 
 /** One valid line of an import, ready to be stored. */
@@ -218,6 +219,21 @@ function toOutcome(row: OutcomeSqlRow): RowOutcome {
 /** The bulk import's statements on `social_associations` (and, in the same statement, `users` and `audit_events`). */
 @Injectable()
 export class AssociationImportRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** PostgreSQL's estimate of the rows of social_associations, as of its last ANALYZE (0 if never). */
+  async estimatedRows(): Promise<number> {
+    const [row]: { rows: number }[] = await this.dataSource.query(
+      `SELECT greatest(reltuples, 0)::float8 AS rows FROM pg_class WHERE oid = 'social_associations'::regclass`,
+    );
+    return row.rows;
+  }
+
+  /** Refreshes the planner's statistics of social_associations (a sample: bounded time whatever the size). */
+  async analyze(): Promise<void> {
+    await this.dataSource.query('ANALYZE social_associations');
+  }
+
   /**
    * Stores one batch in the caller's transaction: locks its users, then
    * classifies and writes it in one statement. The lines must name distinct identities.

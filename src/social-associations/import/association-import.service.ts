@@ -13,6 +13,12 @@ import { validateCreateLine } from './line-validation';
 /** The most errors a summary lists (the lowest line numbers); `rejected` counts them all. */
 export const MAX_LISTED_ERRORS = 100;
 export const DEFAULT_IMPORT_BATCH_SIZE = 5000;
+/**
+ * Batches written side by side: PostgreSQL works one batch per connection, on
+ * one core; with two, the server's cores share the writing (2.5x the rows/s
+ * on this 2-core machine, bench/RESULTS.md, section import).
+ */
+export const IMPORT_LANES = 2;
 
 export interface ImportError extends LineProblem {
   line: number;
@@ -47,6 +53,38 @@ export interface ImportOptions {
   onProgress?: (progress: ImportProgress) => void;
   /** Aborted: no more lines are read; the batch being written finishes (in or out as a whole). */
   signal?: AbortSignal;
+}
+
+/**
+ * Keeps the planner's statistics of social_associations in step with an
+ * import, which grows the table far faster than autovacuum analyzes it. On
+ * statistics that still say "a few rows", the planner may serve a line's
+ * identity lookup from the (provider, created_at, id) index instead of the
+ * unique (provider, ext_id) one: a walk over every row of the provider for each
+ * line, seconds per batch (past the statement timeout). So the table is
+ * analyzed each time it has grown by half since the last time (5,000 rows at
+ * least): about 15 times for 1M lines into an empty table, each a sample of
+ * bounded size (tens of ms). The search routes get fresh statistics too.
+ */
+class TableStatistics {
+  static readonly MIN_GROWTH = 5000;
+  private rowsAtAnalyze = 0;
+  private createdAtAnalyze = 0;
+
+  constructor(private readonly repository: AssociationImportRepository) {}
+
+  async start(): Promise<void> {
+    this.rowsAtAnalyze = await this.repository.estimatedRows();
+  }
+
+  /** After a batch: analyzes the table if it grew enough since the last time. */
+  async afterBatch(created: number): Promise<void> {
+    const grown = created - this.createdAtAnalyze;
+    if (grown < Math.max(TableStatistics.MIN_GROWTH, this.rowsAtAnalyze / 2)) return;
+    this.createdAtAnalyze = created;
+    this.rowsAtAnalyze += grown;
+    await this.repository.analyze();
+  }
 }
 
 /** Thrown inside a dry run's transaction to roll it back once everything was checked. */
@@ -93,6 +131,67 @@ class Tally {
 
 type StoreBatch = (rows: ImportRow[]) => Promise<RowOutcome[]>;
 
+/** A valid line, with the key of its identity (`provider\next_id`), by which lines are grouped. */
+type Line = ImportRow & { identity: string };
+
+/** The batches of a lane: the one being read, the lines it carries over, the one being written. */
+interface Lane {
+  index: number;
+  batch: Line[];
+  carry: Line[];
+  inFlight?: Promise<Line[]>;
+}
+
+/**
+ * The identities of the lines read but not yet decided, with their lane. A
+ * line's user decides its lane, so a user's lines (and the per-user cap) stay
+ * in one lane, in file order. Two lines of one identity in different lanes
+ * would race: the later one waits until the earlier one is decided, as it
+ * would in one stream of batches.
+ */
+class PendingIdentities {
+  /** Per identity, its pending lines (most identities have one: a list only for repeats). */
+  private readonly lines = new Map<string, PendingLine>();
+
+  add(row: Line, lane: number): void {
+    const first = this.lines.get(row.identity);
+    const entry: PendingLine = { line: row.line, lane };
+    if (!first) this.lines.set(row.identity, entry);
+    else {
+      let last = first;
+      while (last.next) last = last.next;
+      last.next = entry;
+    }
+  }
+
+  delete(row: Line): void {
+    let entry = this.lines.get(row.identity);
+    let previous: PendingLine | undefined;
+    while (entry && entry.line !== row.line) {
+      previous = entry;
+      entry = entry.next;
+    }
+    if (!entry) return;
+    if (previous) previous.next = entry.next;
+    else if (entry.next) this.lines.set(row.identity, entry.next);
+    else this.lines.delete(row.identity);
+  }
+
+  /** Whether an earlier line of the row's identity is pending in another lane. */
+  waitsInAnotherLane(row: Line, lane: number): boolean {
+    for (let entry = this.lines.get(row.identity); entry; entry = entry.next) {
+      if (entry.lane !== lane && entry.line < row.line) return true;
+    }
+    return false;
+  }
+}
+
+interface PendingLine {
+  line: number;
+  lane: number;
+  next?: PendingLine;
+}
+
 /**
  * The bulk import of associations (`associations:import`): each line is checked
  * by the API's rules (the request DTO and its validators, the provider
@@ -119,8 +218,12 @@ export class AssociationImportService {
       try {
         await this.transactions.run(async (manager) => {
           await this.repository.startDryRun(manager);
-          interrupted = await this.process(records, tally, options, (rows) =>
-            this.repository.dryRunBatch(manager, rows, maxPerUser),
+          interrupted = await this.process(
+            records,
+            tally,
+            options,
+            (rows) => this.repository.dryRunBatch(manager, rows, maxPerUser),
+            1,
           );
           throw new DryRunRollback();
         });
@@ -129,79 +232,109 @@ export class AssociationImportService {
       }
     } else {
       const audit = { actorUserId: null, action: 'social_association.created', requestId: null } as const;
-      interrupted = await this.process(records, tally, options, (rows) =>
-        this.transactions.run((manager) => this.repository.importBatch(manager, rows, maxPerUser, audit)),
+      const statistics = new TableStatistics(this.repository);
+      await statistics.start();
+      interrupted = await this.process(
+        records,
+        tally,
+        options,
+        (rows) => this.transactions.run((manager) => this.repository.importBatch(manager, rows, maxPerUser, audit)),
+        this.laneCount(),
+        (created) => statistics.afterBatch(created),
       );
     }
     return tally.summary({ dryRun: options.dryRun, interrupted: interrupted! });
   }
 
   /**
-   * Reads and checks lines into batches; a batch is stored while the next one
-   * is read. Returns whether the signal stopped it before the end of the file.
+   * Lanes of a real import: on a server, IMPORT_LANES connections (at most the
+   * pool). The embedded engine serves one transaction at a time: one lane.
+   */
+  private laneCount(): number {
+    const { db } = this.config;
+    return db.engine === 'server' ? Math.min(IMPORT_LANES, db.poolSize) : 1;
+  }
+
+  /**
+   * Reads and checks lines into batches, one stream of batches per lane: a
+   * lane's batch is stored while the next one is read, and the lanes' batches
+   * are stored side by side. Returns whether the signal stopped it before the
+   * end of the file.
    */
   private async process(
     records: AsyncIterable<ImportRecord>,
     tally: Tally,
     options: ImportOptions,
     store: StoreBatch,
+    laneCount: number,
+    afterBatch?: (created: number) => Promise<void>,
   ): Promise<boolean> {
     const batchSize = options.batchSize ?? DEFAULT_IMPORT_BATCH_SIZE;
-    let batch: ImportRow[] = [];
-    // Lines whose outcome depends on an earlier line of the same batch that was not written: next batch.
-    let carry: ImportRow[] = [];
-    let inFlight: Promise<ImportRow[]> | undefined;
+    const pending = new PendingIdentities();
+    const lanes = Array.from({ length: laneCount }, (_, index): Lane => ({ index, batch: [], carry: [] }));
 
-    const settle = async (): Promise<void> => {
-      if (!inFlight) return;
-      const sent = inFlight;
-      inFlight = undefined;
-      carry = carry.concat(await sent);
+    const settle = async (lane: Lane): Promise<void> => {
+      if (!lane.inFlight) return;
+      const sent = lane.inFlight;
+      lane.inFlight = undefined;
+      lane.carry = lane.carry.concat(await sent);
       options.onProgress?.(tally.progress());
+      await afterBatch?.(tally.created);
     };
-    const send = (rows: ImportRow[]): void => {
-      inFlight = this.storeBatch(rows, tally, store);
+    /** Sends the lane's carried and new lines, but those that must wait for an earlier line in another lane. */
+    const send = (lane: Lane): void => {
+      const rows = lane.carry.length > 0 ? lane.carry.concat(lane.batch) : lane.batch;
+      lane.batch = [];
+      lane.carry = [];
+      const ready: Line[] = [];
+      for (const row of rows) (pending.waitsInAnotherLane(row, lane.index) ? lane.carry : ready).push(row);
+      if (ready.length === 0) return;
+      lane.inFlight = this.storeBatch(ready, tally, store, pending);
       // Handled when settled; until then a failure must not count as unhandled.
-      inFlight.catch(() => {});
-    };
-    const flush = async (): Promise<void> => {
-      await settle();
-      const rows = carry.length > 0 ? carry.concat(batch) : batch;
-      carry = [];
-      batch = [];
-      if (rows.length > 0) send(rows);
+      lane.inFlight.catch(() => {});
     };
 
     let interrupted = false;
-    for await (const record of records) {
-      if (options.signal?.aborted) {
-        interrupted = true;
-        break;
+    try {
+      for await (const record of records) {
+        if (options.signal?.aborted) {
+          interrupted = true;
+          break;
+        }
+        tally.scanned++;
+        const row = await this.check(record);
+        if ('code' in row) {
+          tally.reject(record.line, row);
+          continue;
+        }
+        const lane = lanes[row.userId % laneCount];
+        pending.add(row, lane.index);
+        lane.batch.push(row);
+        if (lane.batch.length >= batchSize) {
+          await settle(lane);
+          send(lane);
+        }
       }
-      tally.scanned++;
-      const row = await this.check(record);
-      if ('code' in row) tally.reject(record.line, row);
-      else batch.push(row);
-      if (batch.length >= batchSize) await flush();
-    }
-    if (interrupted) {
-      await settle();
-      return true;
-    }
-    await flush();
-    while (inFlight) {
-      await settle();
-      if (carry.length > 0) {
-        const rows = carry;
-        carry = [];
-        send(rows);
+      if (interrupted) return true;
+      // The last batches, then what they carried, until every line has its outcome. Each round
+      // settles something: the earliest pending line of an identity never waits.
+      for (const lane of lanes) {
+        await settle(lane);
+        send(lane);
       }
+      while (lanes.some((lane) => lane.inFlight !== undefined || lane.carry.length > 0)) {
+        for (const lane of lanes) await settle(lane);
+        for (const lane of lanes) send(lane);
+      }
+      return false;
+    } finally {
+      // On an interruption or a failure: the batches being written finish (in or out as a whole) first.
+      await Promise.allSettled(lanes.flatMap((lane) => (lane.inFlight ? [lane.inFlight] : [])));
     }
-    return false;
   }
 
   /** A line by the API's rules (everything but what needs the database): the row to store, or its problem. */
-  private async check(record: ImportRecord): Promise<ImportRow | LineProblem> {
+  private async check(record: ImportRecord): Promise<Line | LineProblem> {
     if (record.problem) return record.problem;
     const { created_at: createdAt, ...fields } = record.fields;
     let input: CreateSocialAssociationDto;
@@ -229,6 +362,7 @@ export class AssociationImportService {
       metadata: input.metadata == null ? null : JSON.stringify(input.metadata),
       showInProfile: input.show_in_profile ?? false,
       createdAt: createdAt ?? null,
+      identity: `${input.provider}\n${input.ext_id}`,
     };
   }
 
@@ -236,16 +370,15 @@ export class AssociationImportService {
    * Stores the first line of each identity in the batch, then decides the later
    * ones from the first one's outcome. Returns the lines that must wait for the next batch.
    */
-  private async storeBatch(rows: ImportRow[], tally: Tally, store: StoreBatch): Promise<ImportRow[]> {
-    const firsts: ImportRow[] = [];
-    const repeats: { row: ImportRow; first: ImportRow }[] = [];
-    const byIdentity = new Map<string, ImportRow>();
+  private async storeBatch(rows: Line[], tally: Tally, store: StoreBatch, pending: PendingIdentities): Promise<Line[]> {
+    const firsts: Line[] = [];
+    const repeats: { row: Line; first: Line }[] = [];
+    const byIdentity = new Map<string, Line>();
     for (const row of rows) {
-      const key = `${row.provider}\n${row.extId}`;
-      const first = byIdentity.get(key);
+      const first = byIdentity.get(row.identity);
       if (first) repeats.push({ row, first });
       else {
-        byIdentity.set(key, row);
+        byIdentity.set(row.identity, row);
         firsts.push(row);
       }
     }
@@ -258,7 +391,7 @@ export class AssociationImportService {
       else tally.reject(row.line, this.problemOfOutcome(row, outcome));
     }
 
-    const carry: ImportRow[] = [];
+    const carry: Line[] = [];
     for (const { row, first } of repeats) {
       const outcome = outcomes.get(first.line);
       const sameUser = row.userId === first.userId;
@@ -283,6 +416,8 @@ export class AssociationImportService {
       if (differing === null) tally.unchanged++;
       else tally.reject(row.line, differing);
     }
+    const carried = new Set(carry);
+    for (const row of rows) if (!carried.has(row)) pending.delete(row);
     return carry;
   }
 

@@ -1,34 +1,36 @@
 import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
+import { compileValidityCheck } from '../../common/validation/compiled-validity-check';
 import { validateInput } from '../../common/validation/validate-input';
-import { AppValidationPipe, nestsDeeperThan, MAX_INPUT_DEPTH } from '../../common/validation/validation.pipe';
+import {
+  AppValidationPipe,
+  MAX_INPUT_DEPTH,
+  MAX_INPUT_FIELDS,
+  nestsDeeperThan,
+} from '../../common/validation/validation.pipe';
 import { CreateSocialAssociationDto } from '../dto/create-social-association.dto';
 
-/** The fields of CreateSocialAssociationDto: a line with any other key takes the pipe's own path. */
-const DTO_FIELDS = new Set(['provider', 'ext_id', 'user_id', 'profile_url', 'metadata', 'show_in_profile']);
-
-/**
- * The global pipe with one more entry: whether input is valid, checked
- * synchronously by the same class-validator options (`validatorOptions` of the
- * pipe itself), without the pipe's per-call overhead (~40% of a line's
- * validation time in the import).
- */
+/** The global pipe, opened up for its class-transformer options. */
 class ImportValidationPipe extends AppValidationPipe {
-  validEntity(input: Record<string, unknown>): CreateSocialAssociationDto | undefined {
-    for (const key in input) if (!DTO_FIELDS.has(key)) return undefined;
-    if (nestsDeeperThan(input, MAX_INPUT_DEPTH)) return undefined;
-    const entity = plainToInstance(CreateSocialAssociationDto, input, this.transformOptions);
-    return validateSync(entity, this.validatorOptions).length === 0 ? entity : undefined;
+  toEntity(input: Record<string, unknown>): CreateSocialAssociationDto {
+    return plainToInstance(CreateSocialAssociationDto, input, this.transformOptions);
   }
 }
 
 const pipe = new ImportValidationPipe();
+const isValid = compileValidityCheck(CreateSocialAssociationDto);
 
 /**
- * A line's fields as a create request's body, by exactly the API's rules: a
- * line the validators accept is returned as the pipe would return it; any other
- * goes through validateInput (the pipe itself), whose error is then the API's.
+ * A line's fields as a create request's body, by exactly the API's rules. A
+ * line is turned into the DTO as the pipe turns a body (the same
+ * class-transformer call) and checked by the DTO's own validators, compiled
+ * (compileValidityCheck: a million lines spend several times less than through
+ * validateSync); a line that is not plainly valid goes through validateInput
+ * (the pipe itself), whose error is then the API's.
  */
 export async function validateCreateLine(input: Record<string, unknown>): Promise<CreateSocialAssociationDto> {
-  return pipe.validEntity(input) ?? validateInput(CreateSocialAssociationDto, input);
+  if (isValid && Object.keys(input).length <= MAX_INPUT_FIELDS && !nestsDeeperThan(input, MAX_INPUT_DEPTH)) {
+    const entity = pipe.toEntity(input);
+    if (isValid(entity) === true) return entity;
+  }
+  return validateInput(CreateSocialAssociationDto, input);
 }
