@@ -15,6 +15,12 @@ interface PropertyCheck {
   }[];
 }
 
+/** The properties the DTO's validators name: the whitelist (any other property of an input is an error). */
+export function validatedProperties(dto: new () => object): string[] {
+  const metadatas = getMetadataStorage().getTargetValidationMetadatas(dto, '', false, false);
+  return [...new Set(metadatas.map((metadata) => metadata.propertyName))];
+}
+
 /**
  * The validity of a DTO as validateSync decides it with the global pipe's
  * options (whitelist, forbidNonWhitelisted, strictGroups, no groups), compiled

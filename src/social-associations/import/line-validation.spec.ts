@@ -1,7 +1,9 @@
+import { Expose, plainToInstance, Type } from 'class-transformer';
 import { IsString, ValidateNested } from 'class-validator';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileValidityCheck } from '../../common/validation/compiled-validity-check';
+import { compileValidityCheck, validatedProperties } from '../../common/validation/compiled-validity-check';
+import { compileFlatTransform } from '../../common/validation/flat-transform';
 import { validateInput } from '../../common/validation/validate-input';
 import { IsId } from '../../common/validation/decorators';
 import { CreateSocialAssociationDto } from '../dto/create-social-association.dto';
@@ -116,5 +118,45 @@ describe('compileValidityCheck', () => {
     expect(compileValidityCheck(Grouped)).toBeNull();
     expect(compileValidityCheck(Nested)).toBeNull();
     expect(compileValidityCheck(Plain)).toBeTypeOf('function');
+  });
+});
+
+describe('compileFlatTransform', () => {
+  const properties = validatedProperties(CreateSocialAssociationDto);
+
+  it('gives what plainToInstance gives for a flat line, and nothing for another', () => {
+    const flat = compileFlatTransform(CreateSocialAssociationDto, properties)!;
+    expect(flat).toBeTypeOf('function');
+    fc.assert(
+      fc.property(fc.oneof(line, wellFormedLine), (fields) => {
+        const input = fields as Record<string, unknown>;
+        const entity = flat({ ...input });
+        const isFlat = Object.entries(input).every(
+          ([key, value]) => properties.includes(key) && (value === null || typeof value !== 'object'),
+        );
+        if (!isFlat) {
+          expect(entity).toBeUndefined();
+        } else {
+          const reference = plainToInstance(CreateSocialAssociationDto, { ...input });
+          expect(entity).toBeInstanceOf(CreateSocialAssociationDto);
+          expect({ ...entity }).toStrictEqual({ ...reference });
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('refuses a DTO it does not reproduce: @Type, @Expose', () => {
+    class Typed {
+      @Type(() => Number)
+      n!: number;
+    }
+    class Exposed {
+      @Expose({ name: 'other' })
+      n!: number;
+    }
+    expect(compileFlatTransform(Typed, ['n'])).toBeNull();
+    expect(compileFlatTransform(Exposed, ['n'])).toBeNull();
+    expect(compileFlatTransform(CreateSocialAssociationDto, properties, { enableImplicitConversion: true })).toBeNull();
   });
 });
