@@ -54,6 +54,12 @@ export function useImportCli() {
     dir = mkdtempSync(join(tmpdir(), 'sa-import-'));
   }, 180_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const cliEnv = (env: Record<string, string>): Record<string, string> => ({
+    PROVIDERS: IMPORT_PROVIDERS,
+    MAX_ASSOCIATIONS_PER_USER: String(IMPORT_CAP),
+    ...t.database.env,
+    ...env,
+  });
 
   const harness = {
     t,
@@ -66,13 +72,9 @@ export function useImportCli() {
       return path;
     },
     /** Runs the real CLI against the test app's database, as an operator would. */
-    cli: (args: string[], env: Record<string, string> = {}): Promise<CliResult> =>
-      build.cli(args, {
-        PROVIDERS: IMPORT_PROVIDERS,
-        MAX_ASSOCIATIONS_PER_USER: String(IMPORT_CAP),
-        ...t.database.env,
-        ...env,
-      }),
+    cli: (args: string[], env: Record<string, string> = {}): Promise<CliResult> => build.cli(args, cliEnv(env)),
+    /** Starts the same CLI without waiting for it (to signal it mid-run). */
+    spawnCli: (args: string[], env: Record<string, string> = {}) => build.spawnCli(args, cliEnv(env)),
     /** The import's summary: exactly one line on stdout, and the exit code expected for it. */
     importFile: async (path: string, ...options: string[]): Promise<ImportSummary> => {
       const result = await harness.cli(['associations:import', '--file', path, ...options]);

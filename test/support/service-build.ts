@@ -1,9 +1,10 @@
-import { ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
+import { ChildProcessByStdio, ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import { TEST_JWT_SECRET } from './create-test-app';
 import { createTestDatabase, TestDatabase } from './test-database';
 
@@ -41,6 +42,8 @@ export interface ServiceBuild {
   start(env: Record<string, string | undefined>, options?: { openFilesLimit?: number }): ServiceProcess;
   /** Runs the operator CLI of the same build (`node src/cli/main.js`), with the same defaults plus `env`. */
   cli(args: string[], env: Record<string, string | undefined>): Promise<CliResult>;
+  /** Starts the same CLI as `cli` does, without waiting for it (a test that signals it mid-run). */
+  spawnCli(args: string[], env: Record<string, string | undefined>): ChildProcessByStdio<null, Readable, Readable>;
 }
 
 /**
@@ -73,6 +76,12 @@ export function buildServiceCopy(): ServiceBuild {
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
   };
+  const spawnCli: ServiceBuild['spawnCli'] = (args, env) =>
+    spawn(process.execPath, [join(outDir, 'src/cli/main.js'), ...args], {
+      cwd: outDir,
+      env: { ...baseEnv, LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   return {
     start(env, options = {}) {
       const main = join(outDir, 'src/main.js');
@@ -111,13 +120,10 @@ export function buildServiceCopy(): ServiceBuild {
         });
       return { child, logs, stderr: () => stderr, exited, listening };
     },
+    spawnCli,
     cli(args, env) {
       return new Promise((done, fail) => {
-        const child = spawn(process.execPath, [join(outDir, 'src/cli/main.js'), ...args], {
-          cwd: outDir,
-          env: { ...baseEnv, LOG_LEVEL: 'warn', ...env },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
+        const child = spawnCli(args, env);
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
