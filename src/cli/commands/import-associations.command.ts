@@ -46,14 +46,15 @@ export class ImportAssociationsCommand extends CommandRunner {
     const progress = progressReporter(input, size);
 
     // Ctrl-C: stop reading, let the batch being written finish, print the summary. A second one quits at once
-    // (the batch's transaction is then rolled back).
+    // (the batch's transaction is then rolled back). One listener for both, in place until the end: between
+    // two `once` listeners, a second Ctrl-C would meet the default action and kill the process (no exit code).
     const stop = new AbortController();
     const onInterrupt = () => {
+      if (stop.signal.aborted) process.exit(EXIT_INTERRUPTED);
       stop.abort();
       process.stderr.write('\nstopping after the batch being written (Ctrl-C again to quit now)\n');
-      process.once('SIGINT', () => process.exit(EXIT_INTERRUPTED));
     };
-    process.once('SIGINT', onInterrupt);
+    process.on('SIGINT', onInterrupt);
     try {
       const summary = await this.imports.import(readRecords(input, format), {
         dryRun: options.dryRun === true,

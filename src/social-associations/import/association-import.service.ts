@@ -312,10 +312,19 @@ export class AssociationImportService {
         lane.batch.push(row);
         if (lane.batch.length >= batchSize) {
           await settle(lane);
+          // Stopped while that batch was written: the batch just read is not started.
+          if (options.signal?.aborted) {
+            interrupted = true;
+            break;
+          }
           send(lane);
         }
       }
-      if (interrupted) return true;
+      if (interrupted) {
+        // The batches being written finish; a failure among them is the import's failure.
+        for (const lane of lanes) await settle(lane);
+        return true;
+      }
       // The last batches, then what they carried, until every line has its outcome. Each round
       // settles something: the earliest pending line of an identity never waits.
       for (const lane of lanes) {
@@ -328,7 +337,7 @@ export class AssociationImportService {
       }
       return false;
     } finally {
-      // On an interruption or a failure: the batches being written finish (in or out as a whole) first.
+      // On a failure: the other batches being written finish (in or out as a whole) first.
       await Promise.allSettled(lanes.flatMap((lane) => (lane.inFlight ? [lane.inFlight] : [])));
     }
   }
