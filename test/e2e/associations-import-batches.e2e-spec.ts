@@ -42,6 +42,20 @@ describe('associations:import: batches, crashes and --dry-run', { timeout: 180_0
       await expectCountsInStep();
     });
 
+    it('analyzes social_associations as it grows it: the planner sees the rows the import wrote', async () => {
+      const analyzeCount = async (): Promise<number> => {
+        const [row]: { n: number }[] = await t.dataSource.query(
+          `SELECT analyze_count::int AS n FROM pg_stat_user_tables WHERE relname = 'social_associations'`,
+        );
+        return row.n;
+      };
+      const ids = await makeUsers(3);
+      const before = await analyzeCount();
+      expect(await importFile(file(ndjson(lines(9, ids))), '--batch-size', '3')).toMatchObject({ created: 9 });
+      // After the first batch (then whenever the table grew by half, 5,000 rows at least).
+      await expect.poll(analyzeCount, { timeout: 10_000 }).toBe(before + 1);
+    });
+
     it('two users written side by side: a repeated identity goes to the earlier line, whichever batch fills first', async () => {
       // The first user's single line waits in a batch that never fills; the second user's lines
       // fill batch after batch. Its repeat of the first line's identity (line 8) must still lose.

@@ -62,14 +62,16 @@ export interface ImportOptions {
  * identity lookup from the (provider, created_at, id) index instead of the
  * unique (provider, ext_id) one: a walk over every row of the provider for each
  * line, seconds per batch (past the statement timeout). So the table is
- * analyzed each time it has grown by half since the last time (5,000 rows at
- * least): about 15 times for 1M lines into an empty table, each a sample of
- * bounded size (tens of ms). The search routes get fresh statistics too.
+ * analyzed after the first batch (which is written alone, see process()), then
+ * each time it has grown by half (5,000 rows at least): about 15 times for 1M
+ * lines into an empty table, each a sample of bounded size (tens of ms). The
+ * search routes get fresh statistics too.
  */
 class TableStatistics {
   static readonly MIN_GROWTH = 5000;
   private rowsAtAnalyze = 0;
   private createdAtAnalyze = 0;
+  private analyzed = false;
 
   constructor(private readonly repository: AssociationImportRepository) {}
 
@@ -77,10 +79,11 @@ class TableStatistics {
     this.rowsAtAnalyze = await this.repository.estimatedRows();
   }
 
-  /** After a batch: analyzes the table if it grew enough since the last time. */
+  /** After a batch: analyzes the table after the first one, and then whenever it grew enough. */
   async afterBatch(created: number): Promise<void> {
     const grown = created - this.createdAtAnalyze;
-    if (grown < Math.max(TableStatistics.MIN_GROWTH, this.rowsAtAnalyze / 2)) return;
+    if (this.analyzed && grown < Math.max(TableStatistics.MIN_GROWTH, this.rowsAtAnalyze / 2)) return;
+    this.analyzed = true;
     this.createdAtAnalyze = created;
     this.rowsAtAnalyze += grown;
     await this.repository.analyze();
@@ -273,11 +276,13 @@ export class AssociationImportService {
     const pending = new PendingIdentities();
     const lanes = Array.from({ length: laneCount }, (_, index): Lane => ({ index, batch: [], carry: [] }));
 
+    let settled = 0;
     const settle = async (lane: Lane): Promise<void> => {
       if (!lane.inFlight) return;
       const sent = lane.inFlight;
       lane.inFlight = undefined;
       lane.carry = lane.carry.concat(await sent);
+      settled++;
       options.onProgress?.(tally.progress());
       await afterBatch?.(tally.created);
     };
@@ -311,7 +316,10 @@ export class AssociationImportService {
         pending.add(row, lane.index);
         lane.batch.push(row);
         if (lane.batch.length >= batchSize) {
-          await settle(lane);
+          // The first batch is written alone: a batch planned before it ends would be planned on the
+          // statistics of before the import, against a table that batch is filling (see TableStatistics).
+          if (settled === 0) for (const other of lanes) await settle(other);
+          else await settle(lane);
           // Stopped while that batch was written: the batch just read is not started.
           if (options.signal?.aborted) {
             interrupted = true;
