@@ -3,9 +3,10 @@ import { TestApp } from '../support/create-test-app';
 import { factories } from '../support/factories';
 import { request } from '../support/http';
 import { tokenFor } from '../support/tokens';
-import { boot, expectThrottled, me, publicList } from '../support/rate-limit';
+import { expectThrottled, me, publicList, useRateLimitedApps } from '../support/rate-limit';
 
 describe('rate limiting (in memory)', () => {
+  const boot = useRateLimitedApps();
   it('429 problem+json with Retry-After once a user is over RATE_LIMIT_PER_MINUTE', async () => {
     const t = await boot({ RATE_LIMIT_PER_MINUTE: '3' });
     const user = await factories(t).makeUser();

@@ -4,12 +4,13 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { factories } from '../support/factories';
 import { TcpProxy } from '../support/tcp-proxy';
 import { tokenFor } from '../support/tokens';
-import { boot, expectThrottled, me, publicList } from '../support/rate-limit';
+import { expectThrottled, me, publicList, useRateLimitedApps } from '../support/rate-limit';
 
 const REDIS_URL = process.env.REDIS_URL ?? '';
 
 /** Runs when REDIS_URL is set (CI sets it; see vitest.config.mts). */
 describe('rate limiting (Redis, shared by every instance)', () => {
+  const boot = useRateLimitedApps();
   const redis = new Redis(REDIS_URL, { lazyConnect: true });
   let prefix: string;
 
