@@ -1,6 +1,7 @@
 // What the results say about a run besides its measures: the machine, how busy it was, the versions
 // of what ran, and which code was measured. Gathered here; written out by bench/report.mjs.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -45,4 +46,22 @@ export async function codeLabel(serviceRoot, label) {
   const commit = await git(['rev-parse', '--short', 'HEAD']);
   const dirty = (await git(['status', '--porcelain', '--', 'src'])) !== '';
   return commit ? `${commit}${dirty ? ' + uncommitted changes in src/' : ''}` : `${serviceRoot} (not a git checkout)`;
+}
+
+/**
+ * How fast one core of the machine is right now: the median time of a fixed piece of work (SHA-256
+ * of 64 MiB, OpenSSL, one core), in ms. This machine's cores are shared and their speed varies by
+ * up to 2x from hour to hour; two runs of the same code are comparable only next to this figure.
+ */
+export function cpuReferenceMs() {
+  const chunk = Buffer.alloc(1024 * 1024, 7);
+  const times = [];
+  for (let run = 0; run < 5; run++) {
+    const started = performance.now();
+    const hash = createHash('sha256');
+    for (let i = 0; i < 64; i++) hash.update(chunk);
+    hash.digest();
+    times.push(performance.now() - started);
+  }
+  return times.sort((a, b) => a - b)[2];
 }

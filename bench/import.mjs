@@ -14,7 +14,7 @@ import { once } from 'node:events';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { loadAverage, machine, versions } from './facts.mjs';
+import { cpuReferenceMs, loadAverage, machine, versions } from './facts.mjs';
 import { cpuMs, readStatusKb } from './measure.mjs';
 import { OptionsError, databaseName, positiveInt, scriptSource } from './options.mjs';
 import { buildService, postgresBackends, Processes, runMigrations } from './processes.mjs';
@@ -140,7 +140,7 @@ async function check(databaseUrl, lines) {
 }
 
 function section(options, facts, { date, file, first, again, batchSize }) {
-  const { machine: m, loadBefore, versions: v } = facts;
+  const { machine: m, loadBefore, cpuReference, versions: v } = facts;
   const perThousand = (ms, run) => ((ms / run.summary.read) * 1000).toFixed(0);
   const row = (label, run) =>
     `| ${label} | ${n(run.summary.read)} | ${n(run.summary.created)} | ${n(run.summary.unchanged)} | ${run.seconds.toFixed(1)} s | ${n(Math.round(run.summary.read / run.seconds))} | ${perThousand(run.cliCpuMs, run)} ms | ${perThousand(run.postgresCpuMs, run)} ms | ${run.peakRssMb.toFixed(0)} MB | ${run.hwmMb.toFixed(0)} MB |`;
@@ -148,7 +148,7 @@ function section(options, facts, { date, file, first, again, batchSize }) {
     '## Bulk import (`associations:import`) into PostgreSQL',
     '',
     `- date: ${date.toISOString()}`,
-    `- machine: ${m.cores} cores, ${m.cpu}, ${m.ramGiB.toFixed(0)} GiB RAM; load average before the run ${loadBefore.map((l) => l.toFixed(2)).join(' ')} (shared with other work)`,
+    `- machine: ${m.cores} cores, ${m.cpu}, ${m.ramGiB.toFixed(0)} GiB RAM; load average before the run ${loadBefore.map((l) => l.toFixed(2)).join(' ')} (shared with other work); one core's speed (bench/facts.mjs cpuReferenceMs, SHA-256 of 64 MiB, lower is faster) ${cpuReference.before.toFixed(0)} ms before the run, ${cpuReference.after.toFixed(0)} ms after`,
     `- versions: Node ${v.node}, PostgreSQL ${facts.postgres}, pg ${v.pg}, class-validator ${v['class-validator']}`,
     `- command: \`node dist/src/cli/main.js associations:import --file ${file}\`${batchSize ? ` --batch-size ${batchSize}` : ''} (NODE_ENV=production, LOG_LEVEL=warn, batch size ${batchSize ?? 'default (5000)'}), on a new database with ${n(options.users)} users and no associations`,
     `- file: ${n(options.lines)} NDJSON lines as the export writes them (every field, created_at included; 70% google with a profile URL, 20% github, 10% external with metadata), ${(facts.fileBytes / 2 ** 20).toFixed(0)} MiB`,
@@ -171,6 +171,7 @@ async function main() {
   const databaseUrl = withDatabase(options.server, options.database);
   const file = join(WORK, `import-${options.lines}.ndjson`);
   const loadBefore = loadAverage();
+  const cpuBefore = cpuReferenceMs();
   try {
     if (!options.skipBuild) {
       log('building');
@@ -206,6 +207,7 @@ async function main() {
     const facts = {
       machine: machine(),
       loadBefore,
+      cpuReference: { before: cpuBefore, after: cpuReferenceMs() },
       postgres,
       fileBytes: statSync(file).size,
       versions: versions(ROOT, ['pg', 'class-validator']),
