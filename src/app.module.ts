@@ -17,6 +17,7 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { SocialAssociationsModule } from './social-associations/social-associations.module';
 import { UsersModule } from './users/users.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule {
@@ -32,6 +33,7 @@ export class AppModule {
         UsersModule,
         SocialAssociationsModule,
         AuditModule,
+        WebhooksModule,
         HealthModule,
         ...(rateLimited ? [RateLimitModule.forRoot()] : []),
       ],

@@ -87,6 +87,15 @@ export interface RateLimitConfig {
   redis: { url: string; keyPrefix: string } | null;
 }
 
+export interface WebhooksConfig {
+  /** Lifts the SSRF rules: http URLs, loopback, private and link-local addresses are allowed. */
+  allowPrivateNetworks: boolean;
+  /** Longest one delivery attempt may take, in ms. */
+  timeoutMs: number;
+  /** How long an event is retried before it is given up (and its endpoint disabled), in ms. */
+  retryPeriodMs: number;
+}
+
 export interface ClusterConfig {
   /**
    * Worker processes (node:cluster) that each run the whole service on the same port;
@@ -108,6 +117,7 @@ export class AppConfig {
   readonly logLevel!: string;
   readonly rateLimit!: RateLimitConfig;
   readonly cluster!: ClusterConfig;
+  readonly webhooks!: WebhooksConfig;
   /**
    * V8's --heap-growing-percent, set by main.ts at start-up: how far the old generation
    * may grow past the live heap before a full GC. 0 (the default): V8's adaptive factor (up to 4x).
@@ -190,6 +200,11 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
       redis: env.REDIS_URL ? { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX ?? 'social-associations:' } : null,
     },
     cluster: { workers: env.CLUSTER_WORKERS ?? 1 },
+    webhooks: {
+      allowPrivateNetworks: env.WEBHOOKS_ALLOW_PRIVATE_NETWORKS === 'true',
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS ?? 10_000,
+      retryPeriodMs: (env.WEBHOOK_RETRY_PERIOD_SECONDS ?? 86_400) * 1000,
+    },
     heapGrowingPercent: env.HEAP_GROWING_PERCENT ?? 0,
     allowedProviders: env.PROVIDERS ? [...new Set(env.PROVIDERS.split(',').map((slug) => slug.trim()))] : null,
     maxAssociationsPerUser: env.MAX_ASSOCIATIONS_PER_USER ?? 100,

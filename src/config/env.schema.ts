@@ -295,6 +295,27 @@ export class EnvironmentVariables {
   @Max(60000)
   SHUTDOWN_DRAIN_MS?: number;
 
+  /** Webhook URLs may be http, and may reach loopback, private and link-local addresses (tests, private deployments). */
+  @IsOptional()
+  @IsBooleanString({ message: 'WEBHOOKS_ALLOW_PRIVATE_NETWORKS must be true or false' })
+  WEBHOOKS_ALLOW_PRIVATE_NETWORKS?: string;
+
+  /** Longest one webhook delivery may take (DNS, connect, answer), in ms; past it the attempt failed. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  WEBHOOK_TIMEOUT_MS?: number;
+
+  /** How long a failing event is retried, in seconds, before it is given up and its endpoint disabled. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(30 * 86_400)
+  WEBHOOK_RETRY_PERIOD_SECONDS?: number;
+
   /** How far V8's old generation may grow past the live heap before a full GC, in percent; 0: V8's own choice. */
   @IsOptional()
   @Transform(toInt)

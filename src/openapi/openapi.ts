@@ -12,6 +12,7 @@ export const OPENAPI_TAGS = {
   socialAssociations: 'social-associations',
   users: 'users',
   audit: 'audit',
+  webhooks: 'webhooks',
   health: 'health',
 } as const;
 
@@ -64,6 +65,7 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag(OPENAPI_TAGS.socialAssociations, 'The external sign-in identities of a user ("User External Provider")')
     .addTag(OPENAPI_TAGS.users, 'Provisioning, so the service is usable without a shell')
     .addTag(OPENAPI_TAGS.audit, 'The audit trail of changes to social associations')
+    .addTag(OPENAPI_TAGS.webhooks, 'Signed webhooks of identity changes: subscriptions and their deliveries')
     .addTag(OPENAPI_TAGS.health, 'Liveness and readiness probes')
     .build();
   const document = SwaggerModule.createDocument(app, config, {

@@ -68,14 +68,21 @@ export const INSERT_AUDITED_SQL = `
   )
   SELECT ${COLUMNS} FROM inserted`;
 
+/*
+ * The event is written from the join with `counted`, so only once the user's row is
+ * locked: a user's events then take their ids (and commit) in the order their
+ * changes hold that lock, which webhook delivery relies on (per user, id order is
+ * commit order). Unjoined, the event's INSERT ran before the UPDATE waited for the lock.
+ */
 export const DELETE_AUDITED_SQL = `
   WITH deleted AS (
     DELETE FROM social_associations WHERE user_id = $1 AND provider = $2 AND ext_id = $3
     RETURNING user_id, provider, ext_id
   ), counted AS (
     UPDATE users SET association_count = GREATEST(association_count - 1, 0) WHERE id IN (SELECT user_id FROM deleted)
+    RETURNING id
   )
-  ${insertAuditEventSql(4, 'deleted')}`;
+  ${insertAuditEventSql(4, 'deleted JOIN counted ON counted.id = deleted.user_id')}`;
 
 /** The plain delete of the lock-out path: the user's count afterwards, or no row when nothing was deleted. */
 export const DELETE_COUNTED_SQL = `

@@ -82,6 +82,8 @@ describe('associations:import: good files, formats, the export output, usage err
           provider: row.provider,
           ext_id: row.ext_id,
           request_id: null,
+          // The id of the batch's transaction: the webhook outbox's key (the event is delivered like any other).
+          xid: expect.stringMatching(/^[1-9][0-9]*$/),
         })),
       );
 

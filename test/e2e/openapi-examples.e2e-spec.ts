@@ -129,7 +129,8 @@ function userIds(example: ExampleRequest): number[] {
 
 describe('OpenAPI examples: every documented request example gets its 2xx', () => {
   // Each example empties the tables itself, just before it arranges the ids it names.
-  const t = useTestApp({}, { reset: false });
+  // The create example's host does not resolve here: with private networks allowed, registration does not look it up.
+  const t = useTestApp({ WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true' }, { reset: false });
   const f = t.f;
 
   const examples = exampleRequests();
@@ -153,6 +154,13 @@ describe('OpenAPI examples: every documented request example gets its 2xx', () =
     const pathUser = Number(example.path.match(/\/user\/(\d+)\//)?.[1]);
     if (example.method === 'DELETE' && target.provider !== undefined && target.ext_id !== undefined) {
       await f.link(pathUser, { provider: target.provider as string, ext_id: `${target.ext_id as string | number}` });
+    }
+
+    // A route of one webhook endpoint (`/webhooks/1/...`) finds endpoint 1.
+    if (/^\/api\/v2\/webhooks\/\d+\//.test(example.path)) {
+      await t.dataSource.query(
+        "INSERT INTO webhook_endpoints (url, secret) VALUES ('https://hooks.example.com/x', 'whsec_AAAA')",
+      );
     }
 
     const query = new URLSearchParams(

@@ -75,10 +75,11 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
 
 /** One round trip; DELETE rather than TRUNCATE, which costs a few ms of file work on the embedded engine. */
 const RESET_SQL = `
-  DELETE FROM audit_events; DELETE FROM social_associations; DELETE FROM users;
+  DELETE FROM webhook_endpoints; DELETE FROM audit_events; DELETE FROM social_associations; DELETE FROM users;
   ALTER TABLE audit_events ALTER COLUMN id RESTART;
   ALTER TABLE social_associations ALTER COLUMN id RESTART;
-  ALTER TABLE users ALTER COLUMN id RESTART`;
+  ALTER TABLE users ALTER COLUMN id RESTART;
+  ALTER SEQUENCE webhook_endpoints_id_seq RESTART`;
 
 async function resetTables(dataSource: DataSource): Promise<void> {
   await dataSource.query(RESET_SQL);

@@ -1,14 +1,12 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
+import { PageLimit } from '../../common/validation/page-limit';
 import { Transform } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min, ValidateBy } from 'class-validator';
+import { IsOptional, ValidateBy } from 'class-validator';
 import { IsDateTime, restorePlusOffset } from '../../common/validation/date-time';
 import { IsLaterThan } from '../../common/validation/request-rules';
 import { IsId, IsProviderSlug } from '../../common/validation/decorators';
 import { OPENAPI_ID, OPENAPI_PROVIDER, withoutExample } from '../../openapi/schemas';
 import { decodeCursor } from '../audit-cursor';
-
-const toInt = ({ value }: { value: unknown }): unknown =>
-  typeof value === 'string' && /^-?\d{1,10}$/.test(value) ? Number(value) : value;
 
 /**
  * Query of GET /api/v2/audit/social-associations/ (no example values: Swagger UI
@@ -53,19 +51,7 @@ export class ListAuditEventsQueryDto {
   @IsLaterThan('since', 'until must be later than since')
   until?: string;
 
-  @ApiPropertyOptional({
-    type: 'integer',
-    format: 'int32',
-    minimum: 1,
-    maximum: 100,
-    default: 50,
-    description: 'Page size',
-  })
-  @IsOptional()
-  @Transform(toInt)
-  @IsInt({ message: 'limit must be an integer from 1 to 100' })
-  @Min(1, { message: 'limit must be an integer from 1 to 100' })
-  @Max(100, { message: 'limit must be an integer from 1 to 100' })
+  @PageLimit(100, 50)
   limit?: number;
 
   @ApiPropertyOptional({

@@ -18,15 +18,24 @@ import type {
   CreateUserSocialAssociationData,
   CreateUserSocialAssociationErrors,
   CreateUserSocialAssociationResponses,
+  CreateWebhookData,
+  CreateWebhookErrors,
+  CreateWebhookResponses,
   DeleteSocialAssociationData,
   DeleteSocialAssociationErrors,
   DeleteSocialAssociationResponses,
+  DeleteWebhookData,
+  DeleteWebhookErrors,
+  DeleteWebhookResponses,
   ExportSocialAssociationsData,
   ExportSocialAssociationsErrors,
   ExportSocialAssociationsResponses,
   GetCurrentUserData,
   GetCurrentUserErrors,
   GetCurrentUserResponses,
+  GetWebhookData,
+  GetWebhookErrors,
+  GetWebhookResponses,
   ListSocialAssociationAuditEventsData,
   ListSocialAssociationAuditEventsErrors,
   ListSocialAssociationAuditEventsResponses,
@@ -36,6 +45,15 @@ import type {
   ListUserSocialAssociationsData,
   ListUserSocialAssociationsErrors,
   ListUserSocialAssociationsResponses,
+  ListWebhookDeliveriesData,
+  ListWebhookDeliveriesErrors,
+  ListWebhookDeliveriesResponses,
+  ListWebhooksData,
+  ListWebhooksErrors,
+  ListWebhooksResponses,
+  ReplayWebhookData,
+  ReplayWebhookErrors,
+  ReplayWebhookResponses,
   SearchSocialAssociationsData,
   SearchSocialAssociationsErrors,
   SearchSocialAssociationsResponses,
@@ -245,6 +263,98 @@ export const listSocialAssociationAuditEvents = <ThrowOnError extends boolean = 
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/v2/audit/social-associations/',
     ...options,
+  });
+
+/**
+ * List the webhook endpoints
+ *
+ * Auth: admin. Oldest first; no secrets.
+ */
+export const listWebhooks = <ThrowOnError extends boolean = false>(options?: Options<ListWebhooksData, ThrowOnError>) =>
+  (options?.client ?? client).get<ListWebhooksResponses, ListWebhooksErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v2/webhooks/',
+    ...options,
+  });
+
+/**
+ * Subscribe an endpoint to identity-change events
+ *
+ * Auth: admin. The endpoint receives the events of changes that start after this call.
+ * Each event is POSTed as JSON `{ type, timestamp, data: { user_id, provider, ext_id, actor_user_id, request_id } }` and signed the Standard Webhooks way (`webhook-id`, `webhook-timestamp`, `webhook-signature` headers). At least once; per endpoint and user, in commit order; retried with backoff for the retry period.
+ * The URL must be https and its host must not resolve to a loopback, private, link-local or metadata address
+ * (checked now and at every delivery). The answer carries the signing secret, shown only here.
+ */
+export const createWebhook = <ThrowOnError extends boolean = false>(
+  options: Options<CreateWebhookData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CreateWebhookResponses, CreateWebhookErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v2/webhooks/',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Delete a webhook endpoint
+ *
+ * Auth: admin. Its pending events and its delivery log go with it.
+ */
+export const deleteWebhook = <ThrowOnError extends boolean = false>(
+  options: Options<DeleteWebhookData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<DeleteWebhookResponses, DeleteWebhookErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v2/webhooks/{id}/',
+    ...options,
+  });
+
+/**
+ * Read one webhook endpoint
+ *
+ * Auth: admin. No secret; `disabled_reason` says why an endpoint was disabled.
+ */
+export const getWebhook = <ThrowOnError extends boolean = false>(options: Options<GetWebhookData, ThrowOnError>) =>
+  (options.client ?? client).get<GetWebhookResponses, GetWebhookErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v2/webhooks/{id}/',
+    ...options,
+  });
+
+/**
+ * List an endpoint's delivery attempts
+ *
+ * Auth: admin. Newest first, a page at a time: the event, the status code or error, and when.
+ */
+export const listWebhookDeliveries = <ThrowOnError extends boolean = false>(
+  options: Options<ListWebhookDeliveriesData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<ListWebhookDeliveriesResponses, ListWebhookDeliveriesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v2/webhooks/{id}/deliveries/',
+    ...options,
+  });
+
+/**
+ * Send the events since an instant again
+ *
+ * Auth: admin. Queues every event at or after `since` (of the endpoint's types) to be sent again, in order per user,
+ * with the same `webhook-id` as before; the work is done in the background. Enables the endpoint if it was disabled.
+ */
+export const replayWebhook = <ThrowOnError extends boolean = false>(
+  options: Options<ReplayWebhookData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<ReplayWebhookResponses, ReplayWebhookErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v2/webhooks/{id}/replay/',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
   });
 
 /**

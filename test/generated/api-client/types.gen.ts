@@ -328,6 +328,142 @@ export type AuditEventPage = {
   next: string | null;
 };
 
+/**
+ * A subscription to identity-change events.
+ */
+export type WebhookEndpointCreate = {
+  /**
+   * Where events are POSTed: https, and a host that does not resolve to a loopback, private, link-local or metadata address
+   */
+  url: string;
+  /**
+   * The event types to receive; omitted: every type, including types added later
+   */
+  events?: Array<'social_association.created' | 'social_association.deleted'>;
+  /**
+   * For the admins who read the list
+   */
+  description?: string;
+};
+
+/**
+ * A new subscription, with its signing secret.
+ */
+export type WebhookEndpointCreated = {
+  id: number;
+  url: string;
+  /**
+   * The event types it receives (every type when it was created without `events`)
+   */
+  events: Array<'social_association.created' | 'social_association.deleted'>;
+  description: string;
+  created_at: string;
+  /**
+   * True once an event failed for the whole retry period; a replay enables it again
+   */
+  disabled: boolean;
+  /**
+   * Why it was disabled: the event given up and the last error
+   */
+  disabled_reason: string | null;
+  disabled_at: string | null;
+  /**
+   * The signing secret (Standard Webhooks form: `whsec_` and base64). Shown only in this answer: keep it, it cannot be read again
+   */
+  secret: string;
+};
+
+/**
+ * A subscription to identity-change events.
+ */
+export type WebhookEndpoint = {
+  id: number;
+  url: string;
+  /**
+   * The event types it receives (every type when it was created without `events`)
+   */
+  events: Array<'social_association.created' | 'social_association.deleted'>;
+  description: string;
+  created_at: string;
+  /**
+   * True once an event failed for the whole retry period; a replay enables it again
+   */
+  disabled: boolean;
+  /**
+   * Why it was disabled: the event given up and the last error
+   */
+  disabled_reason: string | null;
+  disabled_at: string | null;
+};
+
+/**
+ * One attempt to deliver one event to the endpoint.
+ */
+export type WebhookDelivery = {
+  /**
+   * The attempt (a decimal integer)
+   */
+  id: string;
+  /**
+   * The event (its audit event id; the `webhook-id` header)
+   */
+  event_id: number;
+  /**
+   * Which attempt at this event it was
+   */
+  attempt: number;
+  /**
+   * `failed`: it is retried; `given_up`: the last attempt, after the retry period
+   */
+  outcome: 'delivered' | 'failed' | 'given_up';
+  /**
+   * The receiver's status; null: no answer
+   */
+  status_code: number | null;
+  /**
+   * What went wrong; null when delivered
+   */
+  error: string | null;
+  /**
+   * How long the attempt took, in ms
+   */
+  duration_ms: number;
+  attempted_at: string;
+};
+
+/**
+ * A page of delivery attempts, newest first.
+ */
+export type WebhookDeliveryPage = {
+  results: Array<WebhookDelivery>;
+  /**
+   * Pass as `cursor` for the next (older) page; null on the last page
+   */
+  next: string | null;
+};
+
+/**
+ * Which events to send again.
+ */
+export type WebhookReplay = {
+  /**
+   * Every event at or after this instant (ISO-8601 with a time zone) is sent again
+   */
+  since: string;
+};
+
+/**
+ * A replay, queued.
+ */
+export type WebhookReplayQueued = {
+  /**
+   * The endpoint
+   */
+  endpoint_id: number;
+  since: string;
+  queued: boolean;
+};
+
 export type SignupUserData = {
   body: SignupRequest;
   path?: never;
@@ -1005,6 +1141,325 @@ export type ListSocialAssociationAuditEventsResponses = {
 
 export type ListSocialAssociationAuditEventsResponse =
   ListSocialAssociationAuditEventsResponses[keyof ListSocialAssociationAuditEventsResponses];
+
+export type ListWebhooksData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/api/v2/webhooks/';
+};
+
+export type ListWebhooksErrors = {
+  /**
+   * An unknown query parameter
+   */
+  400: ProblemDetails;
+  /**
+   * No token, or a token that fails any check
+   */
+  401: ProblemDetails;
+  /**
+   * The caller is not an admin
+   */
+  403: ProblemDetails;
+  /**
+   * The caller exceeded the rate limit (when one is configured); `Retry-After` says when to retry
+   */
+  429: ProblemDetails;
+  /**
+   * An unexpected error; the body carries the request id and never a stack trace
+   */
+  500: ProblemDetails;
+  /**
+   * A dependency (the database, the JWKS endpoint) cannot be reached; retry later
+   */
+  503: ProblemDetails;
+};
+
+export type ListWebhooksError = ListWebhooksErrors[keyof ListWebhooksErrors];
+
+export type ListWebhooksResponses = {
+  /**
+   * Every endpoint
+   */
+  200: Array<WebhookEndpoint>;
+};
+
+export type ListWebhooksResponse = ListWebhooksResponses[keyof ListWebhooksResponses];
+
+export type CreateWebhookData = {
+  body: WebhookEndpointCreate;
+  path?: never;
+  query?: never;
+  url: '/api/v2/webhooks/';
+};
+
+export type CreateWebhookErrors = {
+  /**
+   * A malformed body, an unknown event type, or a URL that breaks the network rules
+   */
+  400: ProblemDetails;
+  /**
+   * No token, or a token that fails any check
+   */
+  401: ProblemDetails;
+  /**
+   * The caller is not an admin
+   */
+  403: ProblemDetails;
+  /**
+   * The most endpoints a deployment may have (50) exist already
+   */
+  409: ProblemDetails;
+  /**
+   * The caller exceeded the rate limit (when one is configured); `Retry-After` says when to retry
+   */
+  429: ProblemDetails;
+  /**
+   * An unexpected error; the body carries the request id and never a stack trace
+   */
+  500: ProblemDetails;
+  /**
+   * A dependency (the database, the JWKS endpoint) cannot be reached; retry later
+   */
+  503: ProblemDetails;
+};
+
+export type CreateWebhookError = CreateWebhookErrors[keyof CreateWebhookErrors];
+
+export type CreateWebhookResponses = {
+  /**
+   * The subscription, with its secret
+   */
+  201: WebhookEndpointCreated;
+};
+
+export type CreateWebhookResponse = CreateWebhookResponses[keyof CreateWebhookResponses];
+
+export type DeleteWebhookData = {
+  body?: never;
+  path: {
+    /**
+     * The webhook endpoint id
+     */
+    id: number;
+  };
+  query?: never;
+  url: '/api/v2/webhooks/{id}/';
+};
+
+export type DeleteWebhookErrors = {
+  /**
+   * A malformed id
+   */
+  400: ProblemDetails;
+  /**
+   * No token, or a token that fails any check
+   */
+  401: ProblemDetails;
+  /**
+   * The caller is not an admin
+   */
+  403: ProblemDetails;
+  /**
+   * No such endpoint
+   */
+  404: ProblemDetails;
+  /**
+   * The caller exceeded the rate limit (when one is configured); `Retry-After` says when to retry
+   */
+  429: ProblemDetails;
+  /**
+   * An unexpected error; the body carries the request id and never a stack trace
+   */
+  500: ProblemDetails;
+  /**
+   * A dependency (the database, the JWKS endpoint) cannot be reached; retry later
+   */
+  503: ProblemDetails;
+};
+
+export type DeleteWebhookError = DeleteWebhookErrors[keyof DeleteWebhookErrors];
+
+export type DeleteWebhookResponses = {
+  /**
+   * Deleted
+   */
+  204: void;
+};
+
+export type DeleteWebhookResponse = DeleteWebhookResponses[keyof DeleteWebhookResponses];
+
+export type GetWebhookData = {
+  body?: never;
+  path: {
+    /**
+     * The webhook endpoint id
+     */
+    id: number;
+  };
+  query?: never;
+  url: '/api/v2/webhooks/{id}/';
+};
+
+export type GetWebhookErrors = {
+  /**
+   * A malformed id
+   */
+  400: ProblemDetails;
+  /**
+   * No token, or a token that fails any check
+   */
+  401: ProblemDetails;
+  /**
+   * The caller is not an admin
+   */
+  403: ProblemDetails;
+  /**
+   * No such endpoint
+   */
+  404: ProblemDetails;
+  /**
+   * The caller exceeded the rate limit (when one is configured); `Retry-After` says when to retry
+   */
+  429: ProblemDetails;
+  /**
+   * An unexpected error; the body carries the request id and never a stack trace
+   */
+  500: ProblemDetails;
+  /**
+   * A dependency (the database, the JWKS endpoint) cannot be reached; retry later
+   */
+  503: ProblemDetails;
+};
+
+export type GetWebhookError = GetWebhookErrors[keyof GetWebhookErrors];
+
+export type GetWebhookResponses = {
+  /**
+   * The endpoint
+   */
+  200: WebhookEndpoint;
+};
+
+export type GetWebhookResponse = GetWebhookResponses[keyof GetWebhookResponses];
+
+export type ListWebhookDeliveriesData = {
+  body?: never;
+  path: {
+    /**
+     * The webhook endpoint id
+     */
+    id: number;
+  };
+  query?: {
+    /**
+     * Page size
+     */
+    limit?: number;
+    /**
+     * `next` of the previous page (opaque)
+     */
+    cursor?: string;
+  };
+  url: '/api/v2/webhooks/{id}/deliveries/';
+};
+
+export type ListWebhookDeliveriesErrors = {
+  /**
+   * A malformed id, `limit` or `cursor`, or an unknown query parameter
+   */
+  400: ProblemDetails;
+  /**
+   * No token, or a token that fails any check
+   */
+  401: ProblemDetails;
+  /**
+   * The caller is not an admin
+   */
+  403: ProblemDetails;
+  /**
+   * No such endpoint
+   */
+  404: ProblemDetails;
+  /**
+   * The caller exceeded the rate limit (when one is configured); `Retry-After` says when to retry
+   */
+  429: ProblemDetails;
+  /**
+   * An unexpected error; the body carries the request id and never a stack trace
+   */
+  500: ProblemDetails;
+  /**
+   * A dependency (the database, the JWKS endpoint) cannot be reached; retry later
+   */
+  503: ProblemDetails;
+};
+
+export type ListWebhookDeliveriesError = ListWebhookDeliveriesErrors[keyof ListWebhookDeliveriesErrors];
+
+export type ListWebhookDeliveriesResponses = {
+  /**
+   * A page of attempts
+   */
+  200: WebhookDeliveryPage;
+};
+
+export type ListWebhookDeliveriesResponse = ListWebhookDeliveriesResponses[keyof ListWebhookDeliveriesResponses];
+
+export type ReplayWebhookData = {
+  body: WebhookReplay;
+  path: {
+    /**
+     * The webhook endpoint id
+     */
+    id: number;
+  };
+  query?: never;
+  url: '/api/v2/webhooks/{id}/replay/';
+};
+
+export type ReplayWebhookErrors = {
+  /**
+   * A malformed id or `since`
+   */
+  400: ProblemDetails;
+  /**
+   * No token, or a token that fails any check
+   */
+  401: ProblemDetails;
+  /**
+   * The caller is not an admin
+   */
+  403: ProblemDetails;
+  /**
+   * No such endpoint
+   */
+  404: ProblemDetails;
+  /**
+   * The caller exceeded the rate limit (when one is configured); `Retry-After` says when to retry
+   */
+  429: ProblemDetails;
+  /**
+   * An unexpected error; the body carries the request id and never a stack trace
+   */
+  500: ProblemDetails;
+  /**
+   * A dependency (the database, the JWKS endpoint) cannot be reached; retry later
+   */
+  503: ProblemDetails;
+};
+
+export type ReplayWebhookError = ReplayWebhookErrors[keyof ReplayWebhookErrors];
+
+export type ReplayWebhookResponses = {
+  /**
+   * Queued
+   */
+  202: WebhookReplayQueued;
+};
+
+export type ReplayWebhookResponse = ReplayWebhookResponses[keyof ReplayWebhookResponses];
 
 export type CheckLivenessData = {
   body?: never;

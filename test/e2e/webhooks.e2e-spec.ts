@@ -1,0 +1,204 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { request } from '../support/http';
+import { expectProblem, problems } from '../support/problem';
+import { tokenFor } from '../support/tokens';
+import { useTestApp } from '../support/use-test-app';
+import { WebhookReceiver } from '../support/webhook-receiver';
+
+const WEBHOOKS = '/api/v2/webhooks/';
+
+describe('webhooks', () => {
+  let receiver: WebhookReceiver;
+  beforeAll(async () => {
+    receiver = await WebhookReceiver.start();
+  });
+  afterAll(() => receiver.close());
+
+  const t = useTestApp({
+    WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true',
+    WEBHOOK_TIMEOUT_MS: '1000',
+    WEBHOOK_RETRY_PERIOD_SECONDS: '30',
+  });
+  const f = t.f;
+  let adminToken: string;
+  beforeEach(async () => {
+    adminToken = tokenFor((await f.makeAdmin()).id);
+    receiver.received.length = 0;
+    receiver.mode = 200;
+  });
+
+  async function subscribe(body: Record<string, unknown> = {}) {
+    const res = await request(t.baseUrl, 'POST', WEBHOOKS, { token: adminToken, body: { url: receiver.url, ...body } });
+    expect(res.status, res.text).toBe(201);
+    return res.body as { id: number; secret: string; events: string[]; disabled: boolean; url: string };
+  }
+
+  it('registers an endpoint: 201 with a Standard Webhooks secret, shown only then', async () => {
+    const created = await subscribe({ description: 'sessions' });
+    expect(created).toMatchObject({ url: receiver.url, description: 'sessions', disabled: false });
+    expect(created.events).toEqual(['social_association.created', 'social_association.deleted']);
+    expect(created.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    const read = await request(t.baseUrl, 'GET', `${WEBHOOKS}${created.id}/`, { token: adminToken });
+    expect(read.status).toBe(200);
+    expect(read.body).not.toHaveProperty('secret');
+    const listed = await request(t.baseUrl, 'GET', WEBHOOKS, { token: adminToken });
+    expect((listed.body as { id: number }[]).map((e) => e.id)).toEqual([created.id]);
+  });
+
+  it('delivers a create and a delete, signed (verified by standardwebhooks), with the event fields', async () => {
+    const { secret } = await subscribe();
+    const user = await f.makeUser();
+    const created = await request(t.baseUrl, 'POST', `/api/v2/user/${user.id}/provider/`, {
+      token: tokenFor(user.id),
+      body: { provider: 'github', ext_id: 'gh-1' },
+      headers: { 'x-request-id': 'req-create-1' },
+    });
+    expect(created.status, created.text).toBe(201);
+    const deleted = await request(t.baseUrl, 'DELETE', `/api/v2/user/${user.id}/provider/`, {
+      token: adminToken,
+      body: { provider: 'github', ext_id: 'gh-1' },
+      headers: { 'x-request-id': 'req-delete-1' },
+    });
+    expect(deleted.status, deleted.text).toBe(204);
+
+    await receiver.waitFor(2);
+    const events = receiver.verified(secret);
+    expect(events.map((e) => e.type)).toEqual(['social_association.created', 'social_association.deleted']);
+    expect(events[0].data).toEqual({
+      user_id: user.id,
+      provider: 'github',
+      ext_id: 'gh-1',
+      actor_user_id: user.id,
+      request_id: 'req-create-1',
+    });
+    expect(events[1].data).toMatchObject({ user_id: user.id, request_id: 'req-delete-1' });
+    const audit = await f.auditEvents();
+    expect(events.map((e) => e.id)).toEqual(audit.map((row) => String(row.id)));
+  });
+
+  it('only the subscribed types', async () => {
+    const { secret } = await subscribe({ events: ['social_association.deleted'] });
+    const user = await f.makeUser();
+    await f.link(user.id, { provider: 'github', ext_id: 'only-deleted' });
+    const deleted = await request(t.baseUrl, 'DELETE', `/api/v2/user/${user.id}/provider/`, {
+      token: adminToken,
+      body: { provider: 'github', ext_id: 'only-deleted' },
+    });
+    expect(deleted.status).toBe(204);
+    await receiver.waitFor(1);
+    await new Promise((done) => setTimeout(done, 500));
+    expect(receiver.verified(secret).map((e) => e.type)).toEqual(['social_association.deleted']);
+  });
+
+  it('the receiver failing, then answering: every event arrives, in order per user, with the same ids', async () => {
+    const { id, secret } = await subscribe();
+    receiver.mode = 503;
+    const user = await f.makeUser();
+    for (let i = 0; i < 5; i++) await f.link(user.id, { provider: 'github', ext_id: `retry-${i}` });
+    await receiver.waitFor(2);
+    // Only the first event is tried while it fails: the later ones wait behind it.
+    expect(new Set(receiver.received.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    receiver.mode = 200;
+    const audit = await f.auditEvents();
+    const ids = audit.map((row) => String(row.id));
+    const deadline = Date.now() + 15_000;
+    while (
+      new Set(receiver.received.filter((r) => r.headers['webhook-id']).map((r) => r.headers['webhook-id'])).size < 5
+    ) {
+      if (Date.now() > deadline) throw new Error('not every event arrived');
+      await new Promise((done) => setTimeout(done, 50));
+    }
+    const verified = receiver.verified(secret);
+    const firstSeen = [...new Set(verified.map((e) => e.id))];
+    expect(firstSeen).toEqual(ids);
+    const deliveries = await request(t.baseUrl, 'GET', `${WEBHOOKS}${id}/deliveries/`, { token: adminToken });
+    expect(deliveries.status).toBe(200);
+    const page = deliveries.body as { results: { outcome: string; status_code: number | null }[] };
+    expect(page.results.some((d) => d.outcome === 'failed' && d.status_code === 503)).toBe(true);
+    expect(page.results.filter((d) => d.outcome === 'delivered')).toHaveLength(5);
+  });
+
+  it('a receiver that hangs: the attempt ends at the timeout and is recorded as failed', async () => {
+    const { id } = await subscribe();
+    receiver.mode = 'hang';
+    const user = await f.makeUser();
+    await f.link(user.id, { provider: 'github', ext_id: 'hang-1' });
+    await receiver.waitFor(1);
+    const started = receiver.received[0].receivedAt;
+    const deadline = Date.now() + 10_000;
+    let failed: { error: string; duration_ms: number } | undefined;
+    while (!failed) {
+      if (Date.now() > deadline) throw new Error('no failed attempt recorded');
+      const res = await request(t.baseUrl, 'GET', `${WEBHOOKS}${id}/deliveries/`, { token: adminToken });
+      failed = (res.body as { results: { error: string; duration_ms: number }[] }).results[0];
+      if (!failed) await new Promise((done) => setTimeout(done, 100));
+    }
+    expect(failed.error).toMatch(/timeout/);
+    expect(failed.duration_ms).toBeGreaterThanOrEqual(900);
+    expect(failed.duration_ms).toBeLessThan(3000);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    receiver.mode = 200;
+  });
+
+  it('replays the events since an instant, with their ids', async () => {
+    const { id, secret } = await subscribe();
+    const user = await f.makeUser();
+    const since = new Date(Date.now() - 1000).toISOString();
+    await f.link(user.id, { provider: 'github', ext_id: 'replay-1' });
+    await receiver.waitFor(1);
+    const replay = await request(t.baseUrl, 'POST', `${WEBHOOKS}${id}/replay/`, { token: adminToken, body: { since } });
+    expect(replay.status, replay.text).toBe(202);
+    await receiver.waitFor(2);
+    const events = receiver.verified(secret);
+    expect(events[1].id).toBe(events[0].id);
+  });
+
+  describe('refusals', () => {
+    it('403 for a caller who is not an admin; 401 anonymous', async () => {
+      const user = await f.makeUser();
+      expectProblem(
+        await request(t.baseUrl, 'POST', WEBHOOKS, { token: tokenFor(user.id), body: { url: receiver.url } }),
+        problems.permissionDenied(),
+      );
+      expectProblem(await request(t.baseUrl, 'GET', WEBHOOKS), problems.notAuthenticated());
+    });
+
+    it('400 for an unknown event type, an empty list, a missing url; 404 for an unknown endpoint', async () => {
+      for (const body of [{ url: receiver.url, events: ['nope'] }, { url: receiver.url, events: [] }, {}]) {
+        const res = await request(t.baseUrl, 'POST', WEBHOOKS, { token: adminToken, body });
+        expect(res.status, JSON.stringify(body)).toBe(400);
+      }
+      const missing = await request(t.baseUrl, 'GET', `${WEBHOOKS}999/`, { token: adminToken });
+      expect(missing.status).toBe(404);
+      const replay = await request(t.baseUrl, 'POST', `${WEBHOOKS}1/replay/`, {
+        token: adminToken,
+        body: { since: 'x' },
+      });
+      expect(replay.status).toBe(400);
+    });
+  });
+});
+
+describe('webhooks: SSRF rules (WEBHOOKS_ALLOW_PRIVATE_NETWORKS unset)', () => {
+  const t = useTestApp();
+  it('refuses http, loopback, private, link-local and metadata addresses at registration', async () => {
+    const adminToken = tokenFor((await t.f.makeAdmin()).id);
+    for (const url of [
+      'http://example.com/hooks',
+      'https://127.0.0.1/hooks',
+      'https://localhost/hooks',
+      'https://10.1.2.3/hooks',
+      'https://192.168.0.1/hooks',
+      'https://169.254.169.254/latest/meta-data',
+      'https://[::1]/hooks',
+      'https://[fd00:ec2::254]/hooks',
+      'https://user:pass@example.com/hooks',
+    ]) {
+      const res = await request(t.baseUrl, 'POST', WEBHOOKS, { token: adminToken, body: { url } });
+      expect(res.status, url).toBe(400);
+      expect((res.body as { errors: { field?: string }[] }).errors[0].field, url).toBe('url');
+    }
+    const listed = await request(t.baseUrl, 'GET', WEBHOOKS, { token: adminToken });
+    expect(listed.body).toEqual([]);
+  });
+});

@@ -1,0 +1,83 @@
+import { createServer, IncomingHttpHeaders, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+
+/** One request the receiver got. */
+export interface ReceivedWebhook {
+  headers: IncomingHttpHeaders;
+  body: string;
+  receivedAt: number;
+}
+
+/** How the receiver answers: a status, or `hang` (read the request, never answer). */
+export type ReceiverMode = number | 'hang';
+
+/**
+ * A webhook receiver in the test process: a real HTTP server on 127.0.0.1 that
+ * records every request and answers with the status `mode` says.
+ */
+export class WebhookReceiver {
+  readonly received: ReceivedWebhook[] = [];
+  mode: ReceiverMode = 200;
+  private readonly server: Server;
+  private readonly hanging = new Set<ServerResponse>();
+
+  private constructor() {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        this.received.push({
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          receivedAt: Date.now(),
+        });
+        if (this.mode === 'hang') {
+          this.hanging.add(res);
+          res.on('close', () => this.hanging.delete(res));
+          return;
+        }
+        res.writeHead(this.mode, { 'content-type': 'text/plain' }).end('ok');
+      });
+    });
+  }
+
+  static async start(): Promise<WebhookReceiver> {
+    const receiver = new WebhookReceiver();
+    await new Promise<void>((done) => receiver.server.listen(0, '127.0.0.1', done));
+    return receiver;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks`;
+  }
+
+  /** The bodies, parsed, of every request verified with `secret` by the standardwebhooks library; throws on any that fails. */
+  verified(secret: string): { id: string; type: string; timestamp: string; data: Record<string, unknown> }[] {
+    const webhook = new Webhook(secret);
+    return this.received.map((request) => {
+      const payload = webhook.verify(request.body, {
+        'webhook-id': String(request.headers['webhook-id']),
+        'webhook-timestamp': String(request.headers['webhook-timestamp']),
+        'webhook-signature': String(request.headers['webhook-signature']),
+      }) as { type: string; timestamp: string; data: Record<string, unknown> };
+      return { id: String(request.headers['webhook-id']), ...payload };
+    });
+  }
+
+  /** Resolves once `count` requests arrived; rejects after `timeoutMs`. */
+  async waitFor(count: number, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.received.length < count) {
+      if (Date.now() > deadline)
+        throw new Error(`receiver: ${this.received.length} of ${count} requests after ${timeoutMs} ms`);
+      await new Promise((done) => setTimeout(done, 25));
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const res of this.hanging) res.destroy();
+    this.server.closeAllConnections();
+    await new Promise<void>((done) => this.server.close(() => done()));
+  }
+}
