@@ -202,3 +202,75 @@ describe('webhooks: SSRF rules (WEBHOOKS_ALLOW_PRIVATE_NETWORKS unset)', () => {
     expect(listed.body).toEqual([]);
   });
 });
+
+describe('webhooks: giving up, and the rules at delivery time', () => {
+  let receiver: WebhookReceiver;
+  beforeAll(async () => {
+    receiver = await WebhookReceiver.start();
+  });
+  afterAll(() => receiver.close());
+
+  // A retry period of 2 s: the first event that keeps failing is given up within seconds.
+  const t = useTestApp({ WEBHOOK_TIMEOUT_MS: '1000', WEBHOOK_RETRY_PERIOD_SECONDS: '2' });
+  const f = t.f;
+  let adminToken: string;
+  beforeEach(async () => {
+    adminToken = tokenFor((await f.makeAdmin()).id);
+    receiver.received.length = 0;
+    receiver.mode = 200;
+  });
+
+  /** An endpoint whose URL the API would refuse here: as if its host's DNS answer had changed since registration. */
+  async function endpointTo(url: string): Promise<number> {
+    const [row]: { id: number }[] = await t.dataSource.query(
+      "INSERT INTO webhook_endpoints (url, secret) VALUES ($1, 'whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA') RETURNING id",
+      [url],
+    );
+    return row.id;
+  }
+
+  async function waitForEndpoint(id: number, done: (endpoint: Record<string, unknown>) => boolean) {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const res = await request(t.baseUrl, 'GET', `${WEBHOOKS}${id}/`, { token: adminToken });
+      if (done(res.body as Record<string, unknown>)) return res.body as Record<string, unknown>;
+      if (Date.now() > deadline) throw new Error(`endpoint ${id}: ${res.text}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  it('a private address is refused at every attempt, with no connection; the event is given up and the endpoint disabled with the reason', async () => {
+    const id = await endpointTo(receiver.url);
+    const user = await f.makeUser();
+    await f.link(user.id, { provider: 'github', ext_id: 'refused-1' });
+    const endpoint = await waitForEndpoint(id, (e) => e.disabled === true);
+    expect(receiver.received).toHaveLength(0);
+    expect(endpoint.disabled_reason).toMatch(/^Event \d+ was given up after failing since .*; last error: refused/);
+    expect(endpoint.disabled_at).toEqual(expect.any(String));
+    const deliveries = await request(t.baseUrl, 'GET', `${WEBHOOKS}${id}/deliveries/?limit=100`, {
+      token: adminToken,
+    });
+    const attempts = (deliveries.body as { results: { outcome: string; error: string; attempt: number }[] }).results;
+    expect(attempts[0].outcome).toBe('given_up');
+    expect(attempts.every((a) => /refused/.test(a.error))).toBe(true);
+    expect(attempts.map((a) => a.attempt)).toEqual(attempts.map((_, i) => attempts.length - i));
+
+    // A disabled endpoint gets nothing more; a replay enables it again.
+    await f.link(user.id, { provider: 'github', ext_id: 'refused-2' });
+    const replay = await request(t.baseUrl, 'POST', `${WEBHOOKS}${id}/replay/`, {
+      token: adminToken,
+      body: { since: new Date(Date.now() - 60_000).toISOString() },
+    });
+    expect(replay.status, replay.text).toBe(202);
+    const enabled = await request(t.baseUrl, 'GET', `${WEBHOOKS}${id}/`, { token: adminToken });
+    expect(enabled.body).toMatchObject({ disabled: false, disabled_reason: null, disabled_at: null });
+  });
+
+  it('a metadata address is refused the same way', async () => {
+    const id = await endpointTo('https://169.254.169.254/latest/meta-data');
+    const user = await f.makeUser();
+    await f.link(user.id, { provider: 'github', ext_id: 'metadata-1' });
+    const endpoint = await waitForEndpoint(id, (e) => e.disabled === true);
+    expect(endpoint.disabled_reason).toMatch(/refused/);
+  });
+});
