@@ -7,6 +7,8 @@ export interface ReceivedWebhook {
   headers: IncomingHttpHeaders;
   body: string;
   receivedAt: number;
+  /** What the receiver answered: the status `mode` said when the request arrived, or `hang`. */
+  answered: ReceiverMode;
 }
 
 /** How the receiver answers: a status, or `hang` (read the request, never answer). */
@@ -19,6 +21,8 @@ export type ReceiverMode = number | 'hang';
 export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];
   mode: ReceiverMode = 200;
+  /** How long it takes to answer each request (0: at once); `answered` is still the mode when it arrived. */
+  delayMs = 0;
   private readonly server: Server;
   private readonly hanging = new Set<ServerResponse>();
 
@@ -31,13 +35,20 @@ export class WebhookReceiver {
           headers: req.headers,
           body: Buffer.concat(chunks).toString('utf8'),
           receivedAt: Date.now(),
+          answered: this.mode,
         });
-        if (this.mode === 'hang') {
+        const mode = this.mode;
+        if (mode === 'hang' || this.delayMs > 0) {
           this.hanging.add(res);
           res.on('close', () => this.hanging.delete(res));
-          return;
         }
-        res.writeHead(this.mode, { 'content-type': 'text/plain' }).end('ok');
+        if (mode === 'hang') return;
+        const answer = (): void => {
+          // The sender may be gone meanwhile (a killed service): then there is no one to answer.
+          if (!res.destroyed) res.writeHead(mode, { 'content-type': 'text/plain' }).end('ok');
+        };
+        if (this.delayMs > 0) setTimeout(answer, this.delayMs);
+        else answer();
       });
     });
   }
@@ -52,10 +63,16 @@ export class WebhookReceiver {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks`;
   }
 
-  /** The bodies, parsed, of every request verified with `secret` by the standardwebhooks library; throws on any that fails. */
-  verified(secret: string): { id: string; type: string; timestamp: string; data: Record<string, unknown> }[] {
+  /**
+   * The bodies, parsed, of every request (or of `requests`) verified with `secret` by the
+   * standardwebhooks library; throws on any that fails.
+   */
+  verified(
+    secret: string,
+    requests: readonly ReceivedWebhook[] = this.received,
+  ): { id: string; type: string; timestamp: string; data: Record<string, unknown> }[] {
     const webhook = new Webhook(secret);
-    return this.received.map((request) => {
+    return requests.map((request) => {
       const payload = webhook.verify(request.body, {
         'webhook-id': String(request.headers['webhook-id']),
         'webhook-timestamp': String(request.headers['webhook-timestamp']),
@@ -63,6 +80,11 @@ export class WebhookReceiver {
       }) as { type: string; timestamp: string; data: Record<string, unknown> };
       return { id: String(request.headers['webhook-id']), ...payload };
     });
+  }
+
+  /** The requests it answered with a 2xx, in the order they arrived: the deliveries (a failed attempt is not one). */
+  accepted(): ReceivedWebhook[] {
+    return this.received.filter((r) => typeof r.answered === 'number' && r.answered >= 200 && r.answered < 300);
   }
 
   /** Resolves once `count` requests arrived; rejects after `timeoutMs`. */
