@@ -10,7 +10,7 @@
 // default postgres://postgres@127.0.0.1:5432/postgres), BENCH_WEBHOOKS_DB (sa_bench_webhooks),
 // BENCH_USERS (2000), BENCH_DURATION (8 s per run), BENCH_ROUNDS (3), BENCH_CONNECTIONS (16),
 // BENCH_EVENTS (20000), BENCH_RATE (100 creates/s), BENCH_LATENCY_SECONDS (20), BENCH_SKIP_BUILD=1,
-// BENCH_KEEP_DB=1, BENCH_OUTPUT (bench/RESULTS.md; - for none).
+// BENCH_PHASES (write,rate,latency), BENCH_KEEP_DB=1, BENCH_OUTPUT (bench/RESULTS.md; - for none).
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
@@ -55,6 +55,7 @@ function readOptions() {
     events: int('BENCH_EVENTS', 20_000),
     rate: int('BENCH_RATE', 100),
     latencySeconds: int('BENCH_LATENCY_SECONDS', 20),
+    phases: new Set((source.BENCH_PHASES ?? 'write,rate,latency').split(',')),
     skipBuild: source.BENCH_SKIP_BUILD === '1',
     keepDb: source.BENCH_KEEP_DB === '1',
     output: source.BENCH_OUTPUT ?? join(ROOT, 'bench', 'RESULTS.md'),
@@ -136,6 +137,7 @@ async function drained(db, timeoutMs = 300_000) {
 
 /** Phase 1: (b) and (c) with 0 and 2 endpoints, alternating, `rounds` times. */
 async function writePath(options, ctx) {
+  log('write path: (b) and (c), without and with 2 endpoints');
   const runs = { b: { 0: [], 2: [] }, c: { 0: [], 2: [] } };
   for (let round = 1; round <= options.rounds; round++) {
     for (const subscribers of [0, 2]) {
@@ -152,8 +154,12 @@ async function writePath(options, ctx) {
         log(
           `  round ${round}, ${subscribers} endpoints, (${workload}): ${n(run.rps)} req/s, p50 ${ms(run.p50)} ms, p99 ${ms(run.p99)} ms, unexpected ${run.unexpected}`,
         );
-        // The deliveries of this run finish before the next run starts: no run pays for another's.
+        // The deliveries of this run finish, and the tables it wrote are vacuumed, before the next run
+        // starts: no run pays for another's deliveries or for the autovacuum they would set off.
         await drained(ctx.db);
+        await ctx.db.query(
+          'VACUUM (ANALYZE) webhook_streams, webhook_deliveries, audit_events, social_associations, users',
+        );
       }
     }
   }
@@ -162,6 +168,7 @@ async function writePath(options, ctx) {
 
 /** Phase 2: a backlog of `events` creates (by SQL, 1 per user in turn), then the time until the receiver has them all. */
 async function throughput(options, ctx) {
+  log('delivery rate');
   await setEndpoints(ctx.adminToken, ctx.receiver, 1);
   await sleep(1500); // the endpoint's registration is older than the events
   ctx.receiver.firstArrival.clear();
@@ -193,6 +200,7 @@ async function throughput(options, ctx) {
   const done = performance.now();
   const last = Math.max(...ctx.receiver.firstArrival.values());
   await drained(ctx.db);
+  log(`  ${n(options.events / ((last - committed) / 1000))} events/s`);
   return {
     events: options.events,
     users,
@@ -204,6 +212,7 @@ async function throughput(options, ctx) {
 
 /** Phase 3: creates over HTTP at `rate`/s for `latencySeconds`; from each 201 to the receiver's arrival. */
 async function latency(options, ctx) {
+  log('commit to delivery');
   await setEndpoints(ctx.adminToken, ctx.receiver, 1);
   await sleep(1500);
   const answered = new Map();
@@ -236,7 +245,9 @@ async function latency(options, ctx) {
   }
   const latencies = new Latencies();
   for (const [id, at] of answered) latencies.push(Math.max(0, ctx.receiver.byRequestId.get(id) - at));
-  return { sent: total, answered: answered.size, ...Latencies.percentiles([latencies]) };
+  const result = { sent: total, answered: answered.size, ...Latencies.percentiles([latencies]) };
+  log(`  p50 ${ms(result.p50)} ms, p99 ${ms(result.p99)} ms`);
+  return result;
 }
 
 function section(options, facts, { runs, rate, delay }) {
@@ -254,7 +265,7 @@ function section(options, facts, { runs, rate, delay }) {
     `- versions: Node ${facts.versions.node}, PostgreSQL ${facts.postgres}, pg ${facts.versions.pg}, autocannon ${facts.versions.autocannon}`,
     `- service: \`node dist/src/main.js\` (NODE_ENV=production, LOG_LEVEL=warn, RATE_LIMIT_PER_MINUTE=0, WEBHOOKS_ALLOW_PRIVATE_NETWORKS=true, pool of 10), ${n(options.users)} users; the receiver: a node:http server in the bench process answering 204 at once, on 127.0.0.1`,
     '',
-    `Write path: autocannon, ${options.connections} connections, ${options.seconds} s per run, ${options.rounds} rounds alternating no endpoint and 2 endpoints (every event of the run sent twice); each run starts once the deliveries of the one before have all been sent. CPU per request: the service and its PostgreSQL backends.`,
+    `Write path: autocannon, ${options.connections} connections, ${options.seconds} s per run, ${options.rounds} rounds alternating no endpoint and 2 endpoints (every event of the run sent twice); each run starts once the deliveries of the one before have all been sent and the tables they wrote vacuumed. CPU per request: the service and its PostgreSQL backends.`,
     '',
     '| workload | endpoints | req/s (all rounds) | req/s per round | p50 ms | p99 ms | CPU ms/req | unexpected |',
     '| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |',
@@ -309,14 +320,13 @@ async function main() {
       tag: runTags(),
       backendCpu: async () => cpuOf(await postgresBackends(admin, options.database)),
     };
-    log('write path: (b) and (c), without and with 2 endpoints');
-    const runs = await writePath(options, ctx);
-    log('delivery rate');
-    const rate = await throughput(options, ctx);
-    log(`  ${n(rate.perSecond)} events/s`);
-    log('commit to delivery');
-    const delay = await latency(options, ctx);
-    log(`  p50 ${ms(delay.p50)} ms, p99 ${ms(delay.p99)} ms`);
+    const runs = options.phases.has('write') ? await writePath(options, ctx) : null;
+    const rate = options.phases.has('rate') ? await throughput(options, ctx) : null;
+    const delay = options.phases.has('latency') ? await latency(options, ctx) : null;
+    if (!runs || !rate || !delay) {
+      log('(some phases left out by BENCH_PHASES: no results written)');
+      return;
+    }
     await processes.stopAll();
     const facts = {
       date: new Date().toISOString(),

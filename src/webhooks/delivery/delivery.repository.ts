@@ -61,7 +61,8 @@ const DISPATCH_SQL = `
    WHERE id = 1
   RETURNING (SELECT count(*) FROM recorded)::integer AS streams,
             (SELECT b.high < w.xmin FROM bounds b, window_start w) AS behind,
-            (SELECT subscribed FROM bounds) AS subscribed`;
+            (SELECT subscribed FROM bounds) AS subscribed,
+            EXISTS (SELECT 1 FROM webhook_replays) AS replaying`;
 
 const REPLAY_CHUNK_SQL = `
   WITH replay AS (SELECT r.id, r.endpoint_id, r.since, r.after_id, e.events
@@ -116,6 +117,32 @@ export interface ClaimedStream {
   request_id: string | null;
 }
 
+/**
+ * The streams of the CTE `streams` (rows of webhook_streams), with their endpoint and
+ * the event each sends next: the smallest id past `delivered_through`, up to
+ * `pending_through`, of the endpoint's types, and of a transaction after its
+ * registration unless a replay asked for it.
+ */
+function withNextEvent(streams: string): string {
+  return `
+  SELECT c.endpoint_id, c.user_id, c.delivered_through, c.pending_through, c.attempts, c.first_failed_at,
+         c.lease_until, e.url, e.secret,
+         a.id AS event_id, a.action, a.occurred_at, a.actor_user_id, a.provider, a.ext_id, a.request_id
+    FROM ${streams} c
+    JOIN webhook_endpoints e ON e.id = c.endpoint_id
+    LEFT JOIN LATERAL (
+      SELECT id, action, occurred_at, actor_user_id, provider, ext_id, request_id FROM audit_events
+       WHERE target_user_id = c.user_id AND id > c.delivered_through AND id <= c.pending_through
+         AND (e.events IS NULL OR action = ANY (e.events))
+         AND (xid > e.starts_after_xid OR id <= c.replay_through)
+       ORDER BY id LIMIT 1
+    ) a ON true`;
+}
+
+/** A lease in whole milliseconds: it comes back to compare with, through a JavaScript Date. */
+const leaseFor = (param: string): string =>
+  `date_trunc('milliseconds', clock_timestamp() + ${param} * interval '1 millisecond')`;
+
 const CLAIM_SQL = `
   WITH due AS (
     SELECT s.endpoint_id, s.user_id, s.next_attempt_at
@@ -138,23 +165,11 @@ const CLAIM_SQL = `
        FOR UPDATE OF s SKIP LOCKED
   ),
   claimed AS (
-    -- Whole milliseconds: the lease comes back to compare with, through a JavaScript Date.
-    UPDATE webhook_streams s SET lease_until = date_trunc('milliseconds', clock_timestamp() + $4 * interval '1 millisecond')
+    UPDATE webhook_streams s SET lease_until = ${leaseFor('$4')}
       FROM picked p WHERE s.endpoint_id = p.endpoint_id AND s.user_id = p.user_id
     RETURNING s.*
   )
-  SELECT c.endpoint_id, c.user_id, c.delivered_through, c.pending_through, c.attempts, c.first_failed_at,
-         c.lease_until, e.url, e.secret,
-         a.id AS event_id, a.action, a.occurred_at, a.actor_user_id, a.provider, a.ext_id, a.request_id
-    FROM claimed c
-    JOIN webhook_endpoints e ON e.id = c.endpoint_id
-    LEFT JOIN LATERAL (
-      SELECT id, action, occurred_at, actor_user_id, provider, ext_id, request_id FROM audit_events
-       WHERE target_user_id = c.user_id AND id > c.delivered_through AND id <= c.pending_through
-         AND (e.events IS NULL OR action = ANY (e.events))
-         AND (xid > e.starts_after_xid OR id <= c.replay_through)
-       ORDER BY id LIMIT 1
-    ) a ON true`;
+  ${withNextEvent('claimed')}`;
 
 /** The stream's lease must still be the claim's; `delivered_through` moves only if no replay moved it meanwhile. */
 const STREAM_KEY = 'endpoint_id = $1 AND user_id = $2 AND lease_until = $3';
@@ -164,7 +179,7 @@ const SKIP_SQL = `
      SET delivered_through = CASE WHEN delivered_through = $4 THEN $5 ELSE delivered_through END, lease_until = NULL
    WHERE ${STREAM_KEY}`;
 
-/** The stream moves past event $5 (delivered or given up) and is free for its next one. */
+/** The stream moves past event $5 (given up) and is free for its next one. */
 const MOVED_PAST_EVENT = `
   moved AS (
     UPDATE webhook_streams
@@ -174,10 +189,19 @@ const MOVED_PAST_EVENT = `
     RETURNING endpoint_id
   )`;
 
+/** Delivered: the stream moves past the event and keeps its lease, renewed ($9 ms), for its next event. */
 const DELIVERED_SQL = `
-  WITH ${MOVED_PAST_EVENT}
-  INSERT INTO webhook_deliveries (endpoint_id, event_id, attempt, outcome, status_code, duration_ms)
-  SELECT endpoint_id, $5, $6, 'delivered', $7, $8 FROM moved`;
+  WITH moved AS (
+    UPDATE webhook_streams
+       SET delivered_through = CASE WHEN delivered_through = $4 THEN $5 ELSE delivered_through END,
+           attempts = 0, first_failed_at = NULL, next_attempt_at = now(), lease_until = ${leaseFor('$9')}
+     WHERE ${STREAM_KEY}
+    RETURNING *
+  ), logged AS (
+    INSERT INTO webhook_deliveries (endpoint_id, event_id, attempt, outcome, status_code, duration_ms)
+    SELECT endpoint_id, $5, $6, 'delivered', $7, $8 FROM moved
+  )
+  ${withNextEvent('moved')}`;
 
 const FAILED_SQL = `
   WITH moved AS (
@@ -226,8 +250,10 @@ export class DeliveryRepository {
       );
       if (locked.length === 0) return { subscribed: true, more: false };
       await manager.query(`SET LOCAL statement_timeout = ${DISPATCH_STATEMENT_TIMEOUT_MS}`);
-      const [[dispatched]]: [{ behind: boolean; subscribed: boolean }[], number] = await manager.query(DISPATCH_SQL);
+      const [[dispatched]]: [{ behind: boolean; subscribed: boolean; replaying: boolean }[], number] =
+        await manager.query(DISPATCH_SQL);
       if (!dispatched.subscribed) return { subscribed: false, more: false };
+      if (!dispatched.replaying) return { subscribed: true, more: dispatched.behind };
       const [replayed]: { more: number }[] = await manager.query(REPLAY_CHUNK_SQL);
       return { subscribed: true, more: dispatched.behind || replayed.more > 0 };
     });
@@ -251,8 +277,17 @@ export class DeliveryRepository {
     await this.dataSource.query(SKIP_SQL, [...key(stream), stream.delivered_through, stream.pending_through]);
   }
 
-  async delivered(stream: ClaimedStream, attempt: AttemptRecord): Promise<void> {
-    await this.dataSource.query(DELIVERED_SQL, [...key(stream), ...attemptParams(stream, attempt)]);
+  /**
+   * Records a delivery and renews the lease for `leaseMs`: the stream as it is now, with its
+   * next event (none left: event_id null), or null when the lease was lost meanwhile.
+   */
+  async delivered(stream: ClaimedStream, attempt: AttemptRecord, leaseMs: number): Promise<ClaimedStream | null> {
+    const [next]: ClaimedStream[] = await this.dataSource.query(DELIVERED_SQL, [
+      ...key(stream),
+      ...attemptParams(stream, attempt),
+      leaseMs,
+    ]);
+    return next ?? null;
   }
 
   /** A failed attempt: the same event is tried again `retryInMs` from now. */

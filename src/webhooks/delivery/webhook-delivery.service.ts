@@ -1,4 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { EventLoopUtilization, performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../../config/app-config';
 import { ClaimedStream, DeliveryRepository } from './delivery.repository';
 import { retryDelayMs } from './retry-schedule';
@@ -10,12 +12,21 @@ const MAX_IN_FLIGHT = 16;
 /** Of those, at most this many to one endpoint: a receiver that hangs cannot take every slot. */
 const MAX_IN_FLIGHT_PER_ENDPOINT = 4;
 /** How often the loop looks for new events while an endpoint exists, and for an endpoint while there is none. */
-const BUSY_POLL_MS = 200;
+const BUSY_POLL_MS = 100;
 const IDLE_POLL_MS = 1000;
 /** After a failed statement (the database away), the loop waits this long before the next try. */
 const ERROR_PAUSE_MS = 2000;
-/** A lease outlives the attempt's timeout by this much, so only a dead instance's lease runs out. */
 const LEASE_MARGIN_MS = 5000;
+/** Events one claim sends in a row from one stream (one user, one endpoint) before it goes back in the queue. */
+const MAX_EVENTS_PER_CLAIM = 100;
+/**
+ * Delivery gives way to requests: while this process's event loop was busier than
+ * BUSY_LOOP_SHARE over the last sample, it sends at most one event per BUSY_PACE_MS
+ * (an event costs about a millisecond of the loop), and catches up once the load drops.
+ */
+const BUSY_LOOP_SHARE = 0.7;
+const BUSY_PACE_MS = 50;
+const LOAD_SAMPLE_MS = 250;
 /** On shutdown, the longest wait for in-flight attempts to be recorded (they are aborted first). */
 const SHUTDOWN_WAIT_MS = 3000;
 
@@ -33,6 +44,14 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, OnModuleD
   private readonly stopping = new AbortController();
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  /** An attempt finished while the loop was busy: its next sleep is skipped, so the free slot is claimed at once. */
+  private wakeMissed = false;
+  private loadSample: EventLoopUtilization = performance.eventLoopUtilization();
+  private loadTimer: NodeJS.Timeout | undefined;
+  /** The event loop was busy with other work (requests) over the last sample. */
+  private loaded = false;
+  /** While loaded: when the next attempt may start. */
+  private nextPacedAt = 0;
 
   constructor(
     private readonly deliveries: DeliveryRepository,
@@ -42,11 +61,22 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, OnModuleD
     this.sender = new WebhookSender({ timeoutMs, maxResponseBytes: 16 * 1024, policy: { allowPrivateNetworks } });
   }
 
+  /** A claim outlives one attempt's timeout by a margin, so only a dead instance's claim runs out. */
+  private get leaseMs(): number {
+    return this.config.webhooks.timeoutMs + LEASE_MARGIN_MS;
+  }
+
   onApplicationBootstrap(): void {
+    this.loadTimer = setInterval(() => {
+      const sample = performance.eventLoopUtilization();
+      this.loaded = performance.eventLoopUtilization(sample, this.loadSample).utilization > BUSY_LOOP_SHARE;
+      this.loadSample = sample;
+    }, LOAD_SAMPLE_MS).unref();
     this.loop = this.run();
   }
 
   async onModuleDestroy(): Promise<void> {
+    clearInterval(this.loadTimer);
     this.stopping.abort();
     this.wake?.();
     await this.loop;
@@ -71,6 +101,7 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, OnModuleD
         this.logger.warn(`webhook delivery paused: ${(error as Error).message}`);
         pause = ERROR_PAUSE_MS;
         nextDispatchAt = 0;
+        this.wakeMissed = false;
       }
       await this.sleep(pause);
     }
@@ -85,26 +116,46 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, OnModuleD
     for (const endpointId of this.inFlight.values())
       perEndpoint.set(endpointId, (perEndpoint.get(endpointId) ?? 0) + 1);
     const busyEndpoints = [...perEndpoint].filter(([, n]) => n >= MAX_IN_FLIGHT_PER_ENDPOINT).map(([id]) => id);
-    const claimed = await this.deliveries.claim(
-      free,
-      MAX_IN_FLIGHT_PER_ENDPOINT,
-      busyEndpoints,
-      this.config.webhooks.timeoutMs + LEASE_MARGIN_MS,
-    );
+    const claimed = await this.deliveries.claim(free, MAX_IN_FLIGHT_PER_ENDPOINT, busyEndpoints, this.leaseMs);
     for (const stream of claimed) {
-      const attempt: Promise<void> = this.attempt(stream)
+      const attempt: Promise<void> = this.work(stream)
         .catch((error: Error) => this.logger.warn(`webhook attempt not recorded: ${error.message}`))
         .finally(() => {
           this.inFlight.delete(attempt);
-          // A slot is free, and the stream may have its next event: look again now.
-          this.wake?.();
+          // A slot is free: claim again now.
+          if (this.wake) this.wake();
+          else this.wakeMissed = true;
         });
       this.inFlight.set(attempt, stream.endpoint_id);
     }
   }
 
-  private async attempt(stream: ClaimedStream): Promise<void> {
-    if (stream.event_id === null) return this.deliveries.skip(stream);
+  /**
+   * Sends the claimed stream's events one after the other while they are delivered, up to
+   * MAX_EVENTS_PER_CLAIM (then the stream goes back to the queue, behind the others).
+   */
+  private async work(claimed: ClaimedStream): Promise<void> {
+    let stream: ClaimedStream | null = claimed;
+    for (let turn = 0; stream && turn < MAX_EVENTS_PER_CLAIM; turn++) {
+      if (stream.event_id === null) return this.deliveries.skip(stream);
+      await this.giveWay();
+      stream = await this.attempt(stream);
+    }
+    if (stream) await this.deliveries.release(stream);
+  }
+
+  /** While the process is loaded, waits for the next paced turn (one attempt of this instance per BUSY_PACE_MS). */
+  private async giveWay(): Promise<void> {
+    while (this.loaded && !this.stopping.signal.aborted) {
+      const wait = this.nextPacedAt - Date.now();
+      if (wait <= 0) break;
+      await sleep(wait, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+    }
+    this.nextPacedAt = Date.now() + BUSY_PACE_MS;
+  }
+
+  /** One attempt at the stream's next event; the stream, still leased, when it was delivered. */
+  private async attempt(stream: ClaimedStream): Promise<ClaimedStream | null> {
     const body = JSON.stringify({
       type: stream.action,
       timestamp: stream.occurred_at!.toISOString(),
@@ -119,14 +170,24 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, OnModuleD
     const attemptedAt = new Date();
     const headers = signedHeaders(stream.secret, String(stream.event_id), body, attemptedAt);
     const result = await this.sender.send({ url: stream.url, headers, body }, this.stopping.signal);
-    if (this.stopping.signal.aborted) return this.deliveries.release(stream);
+    if (this.stopping.signal.aborted) {
+      await this.deliveries.release(stream);
+      return null;
+    }
     const record = {
-      eventId: stream.event_id,
+      eventId: stream.event_id!,
       attempt: stream.attempts + 1,
       statusCode: result.statusCode,
       durationMs: Math.round(result.durationMs),
     };
-    if (result.ok) return this.deliveries.delivered(stream, record);
+    if (result.ok) {
+      const next = await this.deliveries.delivered(stream, record, this.leaseMs);
+      if (next && this.stopping.signal.aborted) {
+        await this.deliveries.release(next);
+        return null;
+      }
+      return next;
+    }
 
     const failingSince = stream.first_failed_at ?? attemptedAt;
     const { retryPeriodMs } = this.config.webhooks;
@@ -135,20 +196,25 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, OnModuleD
         `Event ${stream.event_id} was given up after failing since ${failingSince.toISOString()} ` +
         `(${stream.attempts + 1} attempts); last error: ${result.error}`;
       this.logger.warn(`webhook endpoint ${stream.endpoint_id} disabled: ${reason}`);
-      return this.deliveries.givenUp(stream, record, result.error, reason);
+      await this.deliveries.givenUp(stream, record, result.error, reason);
+      return null;
     }
-    return this.deliveries.failed(
+    await this.deliveries.failed(
       stream,
       record,
       result.error,
       failingSince,
       retryDelayMs(stream.attempts + 1, retryPeriodMs),
     );
+    return null;
   }
 
   /** Waits `ms`, or less when an attempt finishes or the service stops. */
   private sleep(ms: number): Promise<void> {
-    if (ms <= 0 || this.stopping.signal.aborted) return Promise.resolve();
+    if (ms <= 0 || this.stopping.signal.aborted || this.wakeMissed) {
+      this.wakeMissed = false;
+      return Promise.resolve();
+    }
     return new Promise((done) => {
       const finish = (): void => {
         clearTimeout(timer);
