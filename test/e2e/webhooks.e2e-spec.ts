@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { request } from '../support/http';
 import { expectProblem, problems } from '../support/problem';
 import { tokenFor } from '../support/tokens';
+import { DeliveryRepository } from '../../src/webhooks/delivery/delivery.repository';
 import { useTestApp } from '../support/use-test-app';
 import { WebhookReceiver } from '../support/webhook-receiver';
 
@@ -116,6 +117,39 @@ describe('webhooks', () => {
     const page = deliveries.body as { results: { outcome: string; status_code: number | null }[] };
     expect(page.results.some((d) => d.outcome === 'failed' && d.status_code === 503)).toBe(true);
     expect(page.results.filter((d) => d.outcome === 'delivered')).toHaveLength(5);
+  });
+
+  it('the receiver down (connection refused), then back on its port: every event arrives, in order per user', async () => {
+    const { id, secret } = await subscribe();
+    await receiver.close();
+    try {
+      const users = [await f.makeUser(), await f.makeUser()];
+      for (let i = 0; i < 3; i++) {
+        for (const user of users) await f.link(user.id, { provider: 'github', ext_id: `down-${user.id}-${i}` });
+      }
+      // Attempts fail while it is down, and are recorded.
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const res = await request(t.baseUrl, 'GET', `${WEBHOOKS}${id}/deliveries/`, { token: adminToken });
+        const failed = (res.body as { results: { outcome: string; error: string }[] }).results;
+        if (failed.length >= 2) {
+          expect(failed.every((d) => d.outcome === 'failed' && /refused/i.test(d.error))).toBe(true);
+          break;
+        }
+        if (Date.now() > deadline) throw new Error(`no failed attempts recorded: ${res.text}`);
+        await new Promise((done) => setTimeout(done, 100));
+      }
+    } finally {
+      await receiver.reopen();
+    }
+    await receiver.waitFor(6, 20_000);
+    const audit = await f.auditEvents();
+    const delivered = receiver.verified(secret);
+    for (const userId of new Set(audit.map((row) => Number(row.target_user_id)))) {
+      const expected = audit.filter((row) => Number(row.target_user_id) === userId).map((row) => String(row.id));
+      const arrived = [...new Set(delivered.filter((e) => e.data.user_id === userId).map((e) => e.id))];
+      expect(arrived).toEqual(expected);
+    }
   });
 
   it('a receiver that hangs: the attempt ends at the timeout and is recorded as failed', async () => {
@@ -264,6 +298,18 @@ describe('webhooks: giving up, and the rules at delivery time', () => {
     expect(replay.status, replay.text).toBe(202);
     const enabled = await request(t.baseUrl, 'GET', `${WEBHOOKS}${id}/`, { token: adminToken });
     expect(enabled.body).toMatchObject({ disabled: false, disabled_reason: null, disabled_at: null });
+  });
+
+  it('the delivery log keeps 30 days: older attempts are pruned', async () => {
+    const id = await endpointTo('https://hooks.example.com/x');
+    await t.dataSource.query(
+      `INSERT INTO webhook_deliveries (endpoint_id, event_id, attempt, outcome, status_code, duration_ms, attempted_at)
+       VALUES ($1, 1, 1, 'delivered', 200, 5, now() - interval '31 days'), ($1, 2, 1, 'delivered', 200, 5, now() - interval '29 days')`,
+      [id],
+    );
+    expect(await t.app.get(DeliveryRepository).pruneDeliveries()).toBe(1);
+    const left: { event_id: number }[] = await t.dataSource.query('SELECT event_id FROM webhook_deliveries');
+    expect(left).toEqual([{ event_id: 2 }]);
   });
 
   it('a metadata address is refused the same way', async () => {

@@ -53,14 +53,22 @@ export class WebhookReceiver {
     });
   }
 
+  private port = 0;
+
   static async start(): Promise<WebhookReceiver> {
     const receiver = new WebhookReceiver();
     await new Promise<void>((done) => receiver.server.listen(0, '127.0.0.1', done));
+    receiver.port = (receiver.server.address() as AddressInfo).port;
     return receiver;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks`;
+    return `http://127.0.0.1:${this.port}/hooks`;
+  }
+
+  /** Listens again on the same port after close(): a receiver that was down and is back. */
+  async reopen(): Promise<void> {
+    await new Promise<void>((done) => this.server.listen(this.port, '127.0.0.1', done));
   }
 
   /**
@@ -97,9 +105,10 @@ export class WebhookReceiver {
     }
   }
 
+  /** Stops listening (connections are refused) and drops the open ones; reopen() brings it back. */
   async close(): Promise<void> {
     for (const res of this.hanging) res.destroy();
     this.server.closeAllConnections();
-    await new Promise<void>((done) => this.server.close(() => done()));
+    if (this.server.listening) await new Promise<void>((done) => this.server.close(() => done()));
   }
 }

@@ -223,6 +223,16 @@ const GIVEN_UP_SQL = `
   INSERT INTO webhook_deliveries (endpoint_id, event_id, attempt, outcome, status_code, error, duration_ms)
   SELECT endpoint_id, $5, $6, 'given_up', $7, $10, $8 FROM moved`;
 
+/** How long the delivery log keeps an attempt. */
+export const DELIVERY_LOG_DAYS = 30;
+/** The most attempts one prune looks at: the oldest, by id (ids grow with time). */
+const PRUNE_CHUNK = 5000;
+
+const PRUNE_SQL = `
+  DELETE FROM webhook_deliveries
+   WHERE id <= (SELECT max(id) FROM (SELECT id FROM webhook_deliveries ORDER BY id LIMIT ${PRUNE_CHUNK}) oldest)
+     AND attempted_at < now() - interval '${DELIVERY_LOG_DAYS} days'`;
+
 /** What one attempt gave, to record. */
 export interface AttemptRecord {
   eventId: number;
@@ -311,6 +321,12 @@ export class DeliveryRepository {
   /** The event failed for the whole retry period: the stream moves past it and the endpoint is disabled. */
   async givenUp(stream: ClaimedStream, attempt: AttemptRecord, error: string, reason: string): Promise<void> {
     await this.dataSource.query(GIVEN_UP_SQL, [...key(stream), ...attemptParams(stream, attempt), reason, error]);
+  }
+
+  /** Deletes the oldest attempts past DELIVERY_LOG_DAYS, a chunk at a time; returns how many went. */
+  async pruneDeliveries(): Promise<number> {
+    const [, deleted]: [unknown, number] = await this.dataSource.query(PRUNE_SQL);
+    return deleted;
   }
 
   /** Gives a claimed stream back untouched (shutdown): the next claim sends its event again. */

@@ -27,6 +27,8 @@ const MAX_EVENTS_PER_CLAIM = 100;
 const BUSY_LOOP_SHARE = 0.7;
 const BUSY_PACE_MS = 50;
 const LOAD_SAMPLE_MS = 250;
+/** How often the delivery log is pruned (DELIVERY_LOG_DAYS), by whichever instance gets there. */
+const PRUNE_EVERY_MS = 60_000;
 /** On shutdown, the longest wait for in-flight attempts to be recorded (they are aborted first). */
 const SHUTDOWN_WAIT_MS = 3000;
 
@@ -84,6 +86,7 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, OnModuleD
 
   private async run(): Promise<void> {
     let nextDispatchAt = 0;
+    let nextPruneAt = 0;
     let subscribed = false;
     while (!this.stopping.signal.aborted) {
       let pause: number;
@@ -95,6 +98,10 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, OnModuleD
           nextDispatchAt = Date.now() + (subscribed ? BUSY_POLL_MS : IDLE_POLL_MS);
         }
         if (subscribed) await this.claimAndSend();
+        if (Date.now() >= nextPruneAt) {
+          nextPruneAt = Date.now() + PRUNE_EVERY_MS;
+          await this.deliveries.pruneDeliveries();
+        }
         pause = more ? 0 : Math.max(0, nextDispatchAt - Date.now());
       } catch (error) {
         if (this.stopping.signal.aborted) break;
