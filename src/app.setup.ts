@@ -5,6 +5,7 @@ import { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest, LogContr
 import type { Logger } from 'pino';
 import { AppConfig } from './config/app-config';
 import { REQUEST_ID_HEADER, requestIdFor } from './common/http/request-id';
+import { CountsRequests } from './common/http/request-count';
 import { corsOptions, securityHeadersFor } from './common/http/security-headers';
 import { httpServerOptions, limitConnections } from './common/http/connection-limits';
 import { answerClientError } from './common/errors/client-error';
@@ -52,9 +53,13 @@ function setCommonHeaders(request: FastifyRequest, reply: FastifyReply): void {
   void reply.headers(securityHeadersFor(request.url)).header(REQUEST_ID_HEADER, request.id);
 }
 
-/** Knows when Nest starts to shut down (before the listener closes), so requests can be turned away. */
-class AppFastifyAdapter extends FastifyAdapter {
+/**
+ * Knows when Nest starts to shut down (before the listener closes), so requests can be
+ * turned away, and how many requests came in (webhook delivery gives way to them).
+ */
+class AppFastifyAdapter extends FastifyAdapter implements CountsRequests {
   draining = false;
+  requestsReceived = 0;
 
   override beforeClose(): void {
     this.draining = true;
@@ -103,6 +108,7 @@ export function createFastifyAdapter(config: AppConfig, logger: Logger): Fastify
   limitConnections(fastify.server, config.db.poolSize);
   // Hooks in callback style: Fastify then has no promise to await per request and hook.
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    adapter.requestsReceived++;
     if (adapter.draining) {
       // Shutting down: requests already running finish, new ones go elsewhere.
       sendProblem(request, reply, problemOf('service_unavailable', 'The service is shutting down; retry the request'));

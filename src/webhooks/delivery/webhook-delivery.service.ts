@@ -1,6 +1,8 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { EventLoopUtilization, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { requestsReceived } from '../../common/http/request-count';
 import { AppConfig } from '../../config/app-config';
 import { ClaimedStream, DeliveryRepository } from './delivery.repository';
 import { retryDelayMs } from './retry-schedule';
@@ -21,12 +23,15 @@ const LEASE_MARGIN_MS = 5000;
 const MAX_EVENTS_PER_CLAIM = 100;
 /**
  * Delivery gives way to requests: while this process's event loop was busier than
- * BUSY_LOOP_SHARE over the last sample, it sends at most one event per BUSY_PACE_MS
- * (an event costs about a millisecond of the loop), and catches up once the load drops.
+ * BUSY_LOOP_SHARE over the last sample and it received at least BUSY_REQUESTS requests
+ * meanwhile, it sends at most one event per BUSY_PACE_MS (an event costs about a
+ * millisecond of the loop: a few percent of it), and catches up once the load drops.
+ * The request count keeps delivery's own work (a backlog, no requests) from slowing it.
  */
 const BUSY_LOOP_SHARE = 0.7;
-const BUSY_PACE_MS = 50;
 const LOAD_SAMPLE_MS = 250;
+const BUSY_REQUESTS = 50;
+const BUSY_PACE_MS = 20;
 /** How often the delivery log is pruned (DELIVERY_LOG_DAYS), by whichever instance gets there. */
 const PRUNE_EVERY_MS = 60_000;
 /** On shutdown, the longest wait for in-flight attempts to be recorded (they are aborted first). */
@@ -58,6 +63,7 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, OnModuleD
   constructor(
     private readonly deliveries: DeliveryRepository,
     private readonly config: AppConfig,
+    private readonly http: HttpAdapterHost,
   ) {
     const { timeoutMs, allowPrivateNetworks } = config.webhooks;
     this.sender = new WebhookSender({ timeoutMs, maxResponseBytes: 16 * 1024, policy: { allowPrivateNetworks } });
@@ -69,10 +75,15 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, OnModuleD
   }
 
   onApplicationBootstrap(): void {
+    let requestsBefore = requestsReceived(this.http.httpAdapter);
     this.loadTimer = setInterval(() => {
       const sample = performance.eventLoopUtilization();
-      this.loaded = performance.eventLoopUtilization(sample, this.loadSample).utilization > BUSY_LOOP_SHARE;
+      const requests = requestsReceived(this.http.httpAdapter);
+      this.loaded =
+        performance.eventLoopUtilization(sample, this.loadSample).utilization > BUSY_LOOP_SHARE &&
+        requests - requestsBefore >= BUSY_REQUESTS;
       this.loadSample = sample;
+      requestsBefore = requests;
     }, LOAD_SAMPLE_MS).unref();
     this.loop = this.run();
   }
