@@ -9,6 +9,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** A migrated embedded database folder, copied for each test file (see test-database.ts). */
     embeddedTemplate: string;
+    /** A folder for the run's scratch files (the service builds of service-build.ts), removed when the run ends. */
+    scratchRoot: string;
   }
 }
 
@@ -26,5 +28,7 @@ export default async function setup(project: TestProject): Promise<() => void> {
     );
   }
   project.provide('embeddedTemplate', folder);
+  // Workers are stopped with a signal, so they cannot remove what they made: this teardown does.
+  project.provide('scratchRoot', dir);
   return () => rmSync(dir, { recursive: true, force: true });
 }

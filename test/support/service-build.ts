@@ -1,7 +1,6 @@
 import { ChildProcessByStdio, ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
-import { afterAll, afterEach, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll, inject } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
@@ -55,7 +54,9 @@ let compiled: string | undefined;
 
 function compiledService(): string {
   if (compiled) return compiled;
-  const outDir = mkdtempSync(join(tmpdir(), 'social-associations-build-'));
+  // In the run's scratch folder (global-setup.ts removes it at the end): a worker stopped by a
+  // signal never runs its 'exit' handler below.
+  const outDir = mkdtempSync(join(inject('scratchRoot'), 'social-associations-build-'));
   execFileSync(
     join(ROOT, 'node_modules/.bin/tsc'),
     ['-p', 'tsconfig.build.json', '--outDir', outDir, '--tsBuildInfoFile', join(outDir, '.tsbuildinfo'), '--noCheck'],

@@ -70,7 +70,10 @@ export class ImportAssociationsCommand extends CommandRunner {
       progress.done();
       throw error;
     } finally {
+      // The application still closes after this (an embedded database takes a moment): a Ctrl-C meanwhile
+      // quits at once with the interrupted code, rather than meeting the default action (killed by the signal).
       process.removeListener('SIGINT', onInterrupt);
+      process.on('SIGINT', () => process.exit(EXIT_INTERRUPTED));
       input.destroy();
     }
   }
