@@ -68,7 +68,14 @@ export class WebhookDeliveryDto {
   })
   event_id!: number;
 
-  @ApiProperty({ type: 'integer', minimum: 1, description: 'Which attempt at this event it was', example: 1 })
+  @ApiProperty({
+    type: 'integer',
+    format: 'int32',
+    minimum: 1,
+    maximum: 2147483647,
+    description: 'Which attempt at this event it was',
+    example: 1,
+  })
   attempt!: number;
 
   @ApiProperty({
@@ -79,13 +86,28 @@ export class WebhookDeliveryDto {
   })
   outcome!: 'delivered' | 'failed' | 'given_up';
 
-  @ApiProperty({ type: 'integer', nullable: true, description: "The receiver's status; null: no answer", example: 200 })
+  @ApiProperty({
+    type: 'integer',
+    format: 'int32',
+    minimum: 100,
+    maximum: 599,
+    nullable: true,
+    description: "The receiver's status; null: no answer",
+    example: 200,
+  })
   status_code!: number | null;
 
   @ApiProperty({ type: 'string', nullable: true, description: 'What went wrong; null when delivered', example: null })
   error!: string | null;
 
-  @ApiProperty({ type: 'integer', description: 'How long the attempt took, in ms', example: 35 })
+  @ApiProperty({
+    type: 'integer',
+    format: 'int32',
+    minimum: 0,
+    maximum: 2147483647,
+    description: 'How long the attempt took, in ms',
+    example: 35,
+  })
   duration_ms!: number;
 
   @ApiProperty({ type: 'string', format: 'date-time', example: '2025-01-31T12:00:00.000Z' })
