@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, TestApp } from '../support/create-test-app';
+import { bootPair, closePair } from '../support/app-pair';
+import { TestApp } from '../support/create-test-app';
 import { factories } from '../support/factories';
 import { request, TestResponse } from '../support/http';
 import { expectProblem, problems } from '../support/problem';
@@ -14,26 +15,6 @@ import { useRedisPrefixes } from '../support/redis-prefixes';
  */
 const REDIS_URL = process.env.REDIS_URL ?? '';
 const { client: redis, prefix: redisPrefix } = useRedisPrefixes(REDIS_URL, 'scale-out');
-
-/**
- * Two instances of the app in this process, on one fresh database and one Redis:
- * the second one uses the first one's database, with migrations off as in production.
- * Each has its own connection pool, transactions and Redis client; being in one process,
- * they could still share module-level state, which scale-out-cluster.pg.redis.e2e-spec.ts rules out.
- */
-async function bootPair(env: Record<string, string>): Promise<[TestApp, TestApp]> {
-  const one = await createTestApp(env);
-  const shared = one.database.env.DATABASE_URL;
-  const two = await createTestApp({ ...env, DATABASE_MIGRATIONS_RUN: 'false' }, { databaseUrl: () => shared });
-  expect(two.config.db).toMatchObject({ engine: 'server', url: shared });
-  return [one, two];
-}
-
-/** The second closes first: the first one's close drops the shared database under it. */
-async function closePair(pair: [TestApp, TestApp] | undefined): Promise<void> {
-  await pair?.[1].close();
-  await pair?.[0].close();
-}
 
 const sortedStatuses = (responses: TestResponse[]): number[] => responses.map((response) => response.status).sort();
 

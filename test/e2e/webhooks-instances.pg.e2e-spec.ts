@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, MockInstance, vi } from 'vitest';
 import { DeliveryRepository } from '../../src/webhooks/delivery/delivery.repository';
-import { createTestApp, TestApp } from '../support/create-test-app';
+import { bootPair, closePair } from '../support/app-pair';
+import { TestApp } from '../support/create-test-app';
 import { factories } from '../support/factories';
 import { request } from '../support/http';
 import { tokenFor } from '../support/tokens';
@@ -27,15 +28,6 @@ interface AuditRow {
   target_user_id: number;
   provider: string;
   ext_id: string;
-}
-
-/** Two instances of the app in this process on one fresh database, the second without migrations (as in production). */
-async function bootPair(env: Record<string, string>): Promise<[TestApp, TestApp]> {
-  const one = await createTestApp(env);
-  const shared = one.database.env.DATABASE_URL;
-  const two = await createTestApp({ ...env, DATABASE_MIGRATIONS_RUN: 'false' }, { databaseUrl: () => shared });
-  expect(two.config.db).toMatchObject({ engine: 'server', url: shared });
-  return [one, two];
 }
 
 async function pool<T>(items: readonly T[], parallel: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -68,11 +60,7 @@ describe('webhooks: two instances on one PostgreSQL database', () => {
     one = pair[0];
     f = factories(one);
   }, 120_000);
-  // The second closes first: the first one's close drops the shared database under it.
-  afterAll(async () => {
-    await pair?.[1].close();
-    await pair?.[0].close();
-  });
+  afterAll(() => closePair(pair));
   beforeEach(async () => {
     await one.reset();
     receiver.received.length = 0;

@@ -171,19 +171,21 @@ const CLAIM_SQL = `
   )
   ${withNextEvent('claimed')}`;
 
-/** The stream's lease must still be the claim's; `delivered_through` moves only if no replay moved it meanwhile. */
+/** The stream's lease must still be the claim's ($3). */
 const STREAM_KEY = 'endpoint_id = $1 AND user_id = $2 AND lease_until = $3';
+/** `delivered_through` moves from the claim's value ($4) to $5, unless a replay moved it meanwhile. */
+const MOVE_PAST = 'delivered_through = CASE WHEN delivered_through = $4 THEN $5 ELSE delivered_through END';
 
 const SKIP_SQL = `
   UPDATE webhook_streams
-     SET delivered_through = CASE WHEN delivered_through = $4 THEN $5 ELSE delivered_through END, lease_until = NULL
+     SET ${MOVE_PAST}, lease_until = NULL
    WHERE ${STREAM_KEY}`;
 
 /** The stream moves past event $5 (given up) and is free for its next one. */
 const MOVED_PAST_EVENT = `
   moved AS (
     UPDATE webhook_streams
-       SET delivered_through = CASE WHEN delivered_through = $4 THEN $5 ELSE delivered_through END,
+       SET ${MOVE_PAST},
            attempts = 0, first_failed_at = NULL, next_attempt_at = now(), lease_until = NULL
      WHERE ${STREAM_KEY}
     RETURNING endpoint_id
@@ -193,7 +195,7 @@ const MOVED_PAST_EVENT = `
 const DELIVERED_SQL = `
   WITH moved AS (
     UPDATE webhook_streams
-       SET delivered_through = CASE WHEN delivered_through = $4 THEN $5 ELSE delivered_through END,
+       SET ${MOVE_PAST},
            attempts = 0, first_failed_at = NULL, next_attempt_at = now(), lease_until = ${leaseFor('$9')}
      WHERE ${STREAM_KEY}
     RETURNING *
