@@ -1,10 +1,9 @@
-import { withoutStackTrace } from '../common/errors/without-stack-trace';
+import { DomainError } from '../common/errors/domain-error';
 import {
   CanActivate,
   ExecutionContext,
   Injectable,
   ServiceUnavailableException,
-  UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -56,16 +55,29 @@ export class JwtAuthGuard implements CanActivate {
     const request = http.getRequest<FastifyRequest & { user?: Caller }>();
     if (access === 'optional' && request.headers.authorization === undefined) return true;
 
+    // passport's protocol is callbacks; an HS256 token is decided before authenticate() returns
+    // (only loading the caller waits for the database), so the verdict is taken synchronously when
+    // it is there: a refused token costs no promise, and its 401 is thrown from here.
+    let settle: ((verdict: Verdict) => void) | undefined;
+    let early: Verdict | undefined;
+    const decide = (verdict: Verdict): void => (settle ? settle(verdict) : void (early = verdict));
+    const attempt = Object.create(this.strategy) as StrategyAttempt;
+    attempt.success = (caller) => decide({ caller });
+    attempt.fail = (info) => decide({ error: rejection(info, http.getResponse<FastifyReply>()) });
+    // validate() threw (e.g. 401 for an inactive user) or the database failed: the filter answers.
+    attempt.error = (error) => decide({ error });
+    attempt.authenticate(request, {});
+    if (early) return admit(request, early);
     return new Promise<boolean>((resolve, reject) => {
-      const attempt = Object.create(this.strategy) as StrategyAttempt;
-      attempt.success = (caller) => {
-        request.user = caller;
+      settle = (verdict) => {
+        if (verdict.caller === undefined) {
+          // Whatever validate() or the database raised: the filter answers it.
+          reject(verdict.error instanceof Error ? verdict.error : new Error(String(verdict.error)));
+          return;
+        }
+        request.user = verdict.caller;
         resolve(true);
       };
-      attempt.fail = (info) => reject(rejection(info, http.getResponse<FastifyReply>()));
-      // validate() threw (e.g. 401 for an inactive user) or the database failed: the filter answers.
-      attempt.error = reject;
-      attempt.authenticate(request, {});
     });
   }
 
@@ -85,17 +97,27 @@ export class JwtAuthGuard implements CanActivate {
   }
 }
 
+/** What passport-jwt decided: the caller, or the error the filter answers with. */
+type Verdict = { caller: Caller; error?: undefined } | { caller?: undefined; error: unknown };
+
+/** Attaches the caller and lets the request through, or throws the refusal. */
+function admit(request: FastifyRequest & { user?: Caller }, verdict: Verdict): true {
+  if (verdict.caller === undefined) throw verdict.error;
+  request.user = verdict.caller;
+  return true;
+}
+
 /** Why passport-jwt failed the request, as the error the filter answers with. */
 function rejection(info: unknown, reply: FastifyReply): Error {
-  if (info instanceof TokenRejectedError)
-    return withoutStackTrace(() => new UnauthorizedException(`Invalid token: ${info.message}`));
+  if (info instanceof TokenRejectedError) return new DomainError('not_authenticated', `Invalid token: ${info.message}`);
   if (info instanceof KeySetUnavailableError) {
     // Not the client's fault and not a verdict on the token: 503, retry later.
     void reply.header('Retry-After', KEY_SET_RETRY_AFTER_SECONDS);
     return new ServiceUnavailableException(info.message);
   }
   // No Authorization header, or not "Bearer <token>".
-  return withoutStackTrace(
-    () => new UnauthorizedException('Authentication credentials were not provided or are not a bearer token'),
+  return new DomainError(
+    'not_authenticated',
+    'Authentication credentials were not provided or are not a bearer token',
   );
 }

@@ -58,7 +58,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       // Nest's "Cannot GET /path?query" for unknown routes would echo the query string (it may hold secrets).
       const detail =
         status === 404 && exception.message.startsWith('Cannot ')
-          ? `No route ${request.method} ${request.url.split('?')[0]}`
+          ? `No route ${request.method} ${pathOf(request.url)}`
           : httpExceptionDetail(exception);
       return { status, detail, errors: [{ code: codeForStatus(status), message: detail }] };
     }
@@ -93,6 +93,12 @@ function httpExceptionDetail(exception: HttpException): string {
   return exception.message;
 }
 
+/** The URL without its query string (which may hold secrets). */
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
 /** Writes a problem body; shared with the Fastify error handler for errors raised before Nest routing. */
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: Problem): void {
   const body: ProblemBody = {
@@ -100,10 +106,11 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
     title: STATUS_CODES[problem.status] ?? 'Error',
     status: problem.status,
     detail: problem.detail,
-    instance: request.url.split('?')[0],
+    instance: pathOf(request.url),
     errors: problem.errors,
     request_id: String(request.id),
   };
   if (problem.status === 401) reply.header('WWW-Authenticate', 'Bearer');
-  void reply.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(body);
+  // Sent as the JSON text: Fastify sends a string as it is, without its serializer's per-reply work.
+  void reply.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
 }

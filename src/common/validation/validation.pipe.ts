@@ -1,6 +1,8 @@
 import { ArgumentMetadata, BadRequestException, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
 import type { ValidatorOptions } from 'class-validator';
 import { FieldValidationError } from '../errors/problem';
+import { compileValidityCheck, validatedProperties, ValidityCheck } from './compiled-validity-check';
+import { compileFlatTransform, FlatTransform } from './flat-transform';
 import { REQUEST_RULES } from './request-rules';
 
 /** The code a validator names in its context (request rules: `required`, `conflict`), else `invalid`. */
@@ -49,13 +51,29 @@ export function nestsDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
+/** A DTO's validation compiled once (see compiledPathOf), for inputs it can decide alone. */
+interface CompiledPath {
+  toEntity: FlatTransform<object>;
+  isValid: ValidityCheck;
+}
+
 /**
  * The global pipe: whitelist + forbid unknown fields + transform, with errors in
  * our field format. A body that is not a JSON object (array, string, null, absent)
  * is rejected before class-transformer sees it.
+ *
+ * A flat input (a path id, a query, the bodies of this API) that its DTO's own
+ * validators plainly accept takes a compiled path: the same @Transform functions
+ * and the same validators, looked up once per DTO instead of on every call
+ * (compileFlatTransform, compileValidityCheck). It gives the instance the full
+ * path would give. Anything else, every input with an error included, goes
+ * through class-transformer and class-validator, so each error is theirs.
  */
 @Injectable()
 export class AppValidationPipe extends ValidationPipe {
+  /** By DTO class; null when the DTO needs what the compiled path does not run (groups, nesting, ...). */
+  private readonly compiledPaths = new WeakMap<object, CompiledPath | null>();
+
   constructor() {
     super({
       whitelist: true,
@@ -84,7 +102,24 @@ export class AppValidationPipe extends ValidationPipe {
         `The request ${metadata.type === 'query' ? 'query' : 'body'} is nested more than ${MAX_INPUT_DEPTH} levels deep`,
       );
     }
+    if (isDto) {
+      const compiled = this.compiledPathOf(metadata.metatype as new () => object);
+      const entity = compiled?.toEntity(value as Record<string, unknown>);
+      if (entity !== undefined && compiled!.isValid(entity) === true) return entity;
+    }
     return super.transform(value, metadata);
+  }
+
+  /** Protected for the tests, which compare the compiled path with the full one (a subclass answering null). */
+  protected compiledPathOf(dto: new () => object): CompiledPath | null {
+    let compiled = this.compiledPaths.get(dto);
+    if (compiled === undefined) {
+      const isValid = compileValidityCheck(dto);
+      const toEntity = isValid && compileFlatTransform(dto, validatedProperties(dto), this.transformOptions);
+      compiled = isValid && toEntity ? { toEntity, isValid } : null;
+      this.compiledPaths.set(dto, compiled);
+    }
+    return compiled;
   }
 
   /**
