@@ -1,10 +1,5 @@
 import { DomainError } from '../common/errors/domain-error';
-import {
-  CanActivate,
-  ExecutionContext,
-  Injectable,
-  ServiceUnavailableException,
-} from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Caller } from './caller';
@@ -116,8 +111,5 @@ function rejection(info: unknown, reply: FastifyReply): Error {
     return new ServiceUnavailableException(info.message);
   }
   // No Authorization header, or not "Bearer <token>".
-  return new DomainError(
-    'not_authenticated',
-    'Authentication credentials were not provided or are not a bearer token',
-  );
+  return new DomainError('not_authenticated', 'Authentication credentials were not provided or are not a bearer token');
 }
