@@ -1,11 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { JwtAuthGuard } from './auth/jwt-auth.guard';
 import { ERROR_TRANSLATORS, ErrorTranslator } from './common/errors/error-translator';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
-import { ConcurrencyLimitInterceptor } from './common/http/concurrency-limit.interceptor';
+import { ConcurrencyLimitGuard } from './common/http/concurrency-limit.guard';
 import { ShutdownDrain } from './common/http/shutdown-drain';
 import { RateLimitGuard } from './common/rate-limit/rate-limit.guard';
 import { RateLimitModule } from './common/rate-limit/rate-limit.module';
@@ -38,11 +38,11 @@ export class AppModule {
         ...(rateLimited ? [RateLimitModule.forRoot()] : []),
       ],
       providers: [
-        // Global guards run in this order: the rate limit needs the caller that JwtAuthGuard found.
+        // Global guards run in this order: the rate limit needs the caller that JwtAuthGuard found,
+        // and the concurrency limit comes last, so that refused requests never take a turn.
         { provide: APP_GUARD, useClass: JwtAuthGuard },
         ...(rateLimited ? [{ provide: APP_GUARD, useClass: RateLimitGuard }] : []),
-        // After the guards: the caller is known, and refused requests never count.
-        { provide: APP_INTERCEPTOR, useClass: ConcurrencyLimitInterceptor },
+        { provide: APP_GUARD, useClass: ConcurrencyLimitGuard },
         { provide: APP_PIPE, useClass: AppValidationPipe },
         { provide: ERROR_TRANSLATORS, useValue: [translateDatabaseError] satisfies ErrorTranslator[] },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { AppConfig } from './config/app-config';
 import { REQUEST_ID_HEADER, requestIdFor } from './common/http/request-id';
 import { CountsRequests } from './common/http/request-count';
+import { releaseTurnsWhenHandled } from './common/http/concurrency-limit.guard';
 import { corsOptions, securityHeadersFor } from './common/http/security-headers';
 import { httpServerOptions, limitConnections } from './common/http/connection-limits';
 import { answerClientError } from './common/errors/client-error';
@@ -106,6 +107,8 @@ export function createFastifyAdapter(config: AppConfig, logger: Logger): Fastify
   });
   const fastify = adapter.getInstance();
   limitConnections(fastify.server, config.db.poolSize);
+  // Every route registered from here on (all of Nest's) gives back its request's concurrency turn.
+  fastify.addHook('onRoute', releaseTurnsWhenHandled);
   // Hooks in callback style: Fastify then has no promise to await per request and hook.
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     adapter.requestsReceived++;

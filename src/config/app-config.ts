@@ -127,7 +127,7 @@ export class AppConfig {
   readonly allowedProviders!: readonly string[] | null;
   /** The most associations one user may hold; more is a 409 (too_many_associations). Bounds every list. */
   readonly maxAssociationsPerUser!: number;
-  /** The most requests of one user run at once by this process; more wait for a turn (ConcurrencyLimitInterceptor). */
+  /** The most requests of one user run at once by this process; more wait for a turn (ConcurrencyLimitGuard). */
   readonly maxConcurrentRequestsPerUser!: number;
 }
 

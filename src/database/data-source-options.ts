@@ -31,7 +31,7 @@ export function buildDataSourceOptions(config: AppConfig, connection: DatabaseCo
       // A row lock held elsewhere (another request, an operator's psql) is waited for a quarter of a
       // request's budget per lock: a row that others also wait for is two waits (its queue, then the
       // holder's transaction), so half of the budget at most. The other half bounds the request's
-      // wait for a turn among the same user's requests (ConcurrencyLimitInterceptor): such a request
+      // wait for a turn among the same user's requests (ConcurrencyLimitGuard): such a request
       // ends within DATABASE_TIMEOUT_MS.
       lock_timeout: Math.ceil(db.timeoutMs / 4),
       // A second longer on the client: the server's statement timeout decides first, so a

@@ -1,11 +1,15 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { defer, finalize, Observable, switchMap } from 'rxjs';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { AppConfig } from '../../config/app-config';
 import { DomainError } from '../errors/domain-error';
 
 /** Requests of one user waiting for a turn, at most; past it, 429 at once. */
 const MAX_WAITING_PER_USER = 64;
+
+/** Where the guard leaves the request's turn, for the route handler's end to give back. */
+const TURN = Symbol('concurrency turn');
+
+type WithTurn = FastifyRequest & { user?: { id: number }; [TURN]?: () => void };
 
 interface Turns {
   running: number;
@@ -21,11 +25,18 @@ interface Turns {
  * everyone else keeps being served; the other half of the budget bounds the lock
  * wait (lock_timeout), so such a request ends within its budget.
  *
+ * The last global guard: the caller is known, and refused requests never count.
+ * The turn is given back when the route's handler has finished (pipes, handler,
+ * response or error filter): releaseTurnsWhenHandled wraps every route's handler.
+ * A guard and that wrapper rather than a Nest interceptor, because any
+ * interceptor makes Nest run each request through RxJS: a fifth of the CPU of a
+ * list request (bench/RESULTS.md).
+ *
  * Counted after authentication, so per user, not per token. Anonymous requests
  * are bounded by the rate limit instead (they read, and take no locks).
  */
 @Injectable()
-export class ConcurrencyLimitInterceptor implements NestInterceptor {
+export class ConcurrencyLimitGuard implements CanActivate {
   private readonly turns = new Map<number, Turns>();
   private readonly max: number;
   private readonly maxWaitMs: number;
@@ -35,15 +46,20 @@ export class ConcurrencyLimitInterceptor implements NestInterceptor {
     this.maxWaitMs = config.db.timeoutMs / 2;
   }
 
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+  canActivate(context: ExecutionContext): true | Promise<true> {
     const http = context.switchToHttp();
-    const userId = http.getRequest<FastifyRequest & { user?: { id: number } }>().user?.id;
-    if (userId === undefined) return next.handle();
+    const request = http.getRequest<WithTurn>();
+    const userId = request.user?.id;
+    if (userId === undefined) return true;
     const turns = this.turns.get(userId) ?? { running: 0, waiting: [] };
     this.turns.set(userId, turns);
+    const give = (): true => {
+      request[TURN] = () => this.release(userId, turns);
+      return true;
+    };
     if (turns.running < this.max) {
       turns.running++;
-      return next.handle().pipe(finalize(() => this.release(userId, turns)));
+      return give();
     }
     if (turns.waiting.length >= MAX_WAITING_PER_USER) {
       void http.getResponse<FastifyReply>().header('retry-after', '1');
@@ -53,9 +69,7 @@ export class ConcurrencyLimitInterceptor implements NestInterceptor {
       );
     }
     const waitMs = this.maxWaitMs - http.getResponse<FastifyReply>().elapsedTime;
-    return defer(() => this.waitForTurn(turns, waitMs)).pipe(
-      switchMap(() => next.handle().pipe(finalize(() => this.release(userId, turns)))),
-    );
+    return this.waitForTurn(turns, waitMs).then(give);
   }
 
   /** Resolves when a running request of the user hands its turn over; rejects after `waitMs`. */
@@ -91,4 +105,33 @@ export class ConcurrencyLimitInterceptor implements NestInterceptor {
     turns.running--;
     if (turns.running === 0) this.turns.delete(userId);
   }
+}
+
+/**
+ * For Fastify's onRoute hook: every route's handler gives back the turn its
+ * request took (ConcurrencyLimitGuard), once the handler has settled. Nest's
+ * handler settles after the response or the error filter, whatever happened,
+ * a client that went away included: the turn is held exactly as long as the
+ * request's work.
+ */
+export function releaseTurnsWhenHandled(route: RouteOptions): void {
+  const handler = route.handler;
+  route.handler = function (this: FastifyInstance, request, reply) {
+    const giveBack = (): void => {
+      const release = (request as WithTurn)[TURN];
+      if (release === undefined) return;
+      (request as WithTurn)[TURN] = undefined;
+      release();
+    };
+    let settled: unknown;
+    try {
+      settled = handler.call(this, request, reply);
+    } catch (error) {
+      giveBack();
+      throw error;
+    }
+    if (settled instanceof Promise) return settled.finally(giveBack);
+    giveBack();
+    return settled;
+  };
 }
