@@ -38,8 +38,8 @@ export class AppModule {
         ...(rateLimited ? [RateLimitModule.forRoot()] : []),
       ],
       providers: [
-        // Global guards run in this order: the rate limit needs the caller that JwtAuthGuard found,
-        // and the concurrency limit comes last, so that refused requests never take a turn.
+        // Global guards run in this order, before a route's own guards (SelfOrAdmin, Admin): the rate
+        // limit needs the caller that JwtAuthGuard found, and requests they refuse never take a turn.
         { provide: APP_GUARD, useClass: JwtAuthGuard },
         ...(rateLimited ? [{ provide: APP_GUARD, useClass: RateLimitGuard }] : []),
         { provide: APP_GUARD, useClass: ConcurrencyLimitGuard },

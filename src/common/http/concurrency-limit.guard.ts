@@ -25,7 +25,8 @@ interface Turns {
  * everyone else keeps being served; the other half of the budget bounds the lock
  * wait (lock_timeout), so such a request ends within its budget.
  *
- * The last global guard: the caller is known, and refused requests never count.
+ * The last global guard: the caller is known, and requests that authentication or the rate
+ * limit refuse never count (one a route's own guard refuses holds its turn until that 403).
  * The turn is given back when the route's handler has finished (pipes, handler,
  * response or error filter): releaseTurnsWhenHandled wraps every route's handler.
  * A guard and that wrapper rather than a Nest interceptor, because any
