@@ -38,8 +38,9 @@ export function runLine(r, label) {
 
 // ------------------------------------------------------------------ service vs floor
 
-// The issue's targets for the service against the floor.
-const TARGET_RPS = { a: 0.85, b: 0.85, c: 0.85, d: 0.75 };
+// The targets for the service against the floor (issue "The list route and the 401 path at the speed of
+// hand-written code"): the write and 404 paths near the floor, the two framework-bound paths a little below.
+const TARGET_RPS = { a: 0.85, b: 0.95, c: 0.95, d: 0.75 };
 const TARGET_P99 = 1.25;
 const TARGET_RSS_MB = 160;
 
