@@ -20,14 +20,18 @@ type ThrottlePlan = Omit<ThrottlerRequest, 'context'>;
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
-  /** By route handler: the throttlers that count its requests, as ThrottlerGuard resolved them. */
-  private readonly plans = new WeakMap<object, ThrottlePlan[]>();
+  /**
+   * By route handler: the throttlers that count its requests, as ThrottlerGuard resolved them;
+   * null for a route whose settings depend on the request (ThrottlerGuard resolves them each time).
+   */
+  private readonly plans = new WeakMap<object, ThrottlePlan[] | null>();
   /** A route's first requests, while they run through ThrottlerGuard: what handleRequest was given. */
   private readonly recordings = new WeakMap<ExecutionContext, ThrottlePlan[]>();
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     const plans = this.plans.get(context.getHandler());
     if (plans === undefined) return this.resolveAndRecord(context);
+    if (plans === null) return super.canActivate(context);
     for (const plan of plans) await this.handleRequest({ ...plan, context });
     return true; // handleRequest throws the 429
   }
@@ -68,11 +72,15 @@ export class RateLimitGuard extends ThrottlerGuard {
           typeof t.ttl === 'function' ||
           typeof t.blockDuration === 'function',
       );
+    if (perRequest) {
+      this.plans.set(context.getHandler(), null);
+      return super.canActivate(context);
+    }
     const recorded: ThrottlePlan[] = [];
     this.recordings.set(context, recorded);
     // A 429 (thrown) leaves the recording incomplete: the next request of the route records again.
     const admitted = await super.canActivate(context);
-    if (!perRequest) this.plans.set(context.getHandler(), recorded);
+    this.plans.set(context.getHandler(), recorded);
     return admitted;
   }
 }
