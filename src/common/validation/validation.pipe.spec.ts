@@ -7,14 +7,8 @@ import { ListSocialAssociationsQueryDto } from '../../social-associations/dto/li
 import { WebhookIdParamDto } from '../../webhooks/dto/webhook-id-param.dto';
 import { validatedProperties } from './compiled-validity-check';
 import { IdParamDto } from './id-param.dto';
+import { FullPathPipe, outcome } from '../../../test/support/validation-paths';
 import { AppValidationPipe } from './validation.pipe';
-
-/** The global pipe without its compiled path: class-transformer and class-validator for every input. */
-class FullPathPipe extends AppValidationPipe {
-  protected override compiledPathOf(): null {
-    return null;
-  }
-}
 
 /** Exposes which DTOs take the compiled path. */
 class InspectablePipe extends AppValidationPipe {
@@ -25,16 +19,6 @@ class InspectablePipe extends AppValidationPipe {
 
 const pipe = new InspectablePipe();
 const fullPath = new FullPathPipe();
-
-/** What the pipe gave: the entity (its class and own fields) or the error (class, fields, message). */
-async function outcome(run: () => Promise<unknown>): Promise<unknown> {
-  try {
-    const entity = (await run()) as object;
-    return { class: entity.constructor.name, fields: { ...entity } };
-  } catch (error) {
-    return { error: (error as Error).constructor.name, ...(error as object), message: (error as Error).message };
-  }
-}
 
 // Values on both sides of the rules of ids, slugs and ext_ids, of every JSON type and as query strings.
 const value = fc.oneof(

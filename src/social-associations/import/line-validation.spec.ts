@@ -4,30 +4,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileValidityCheck, validatedProperties } from '../../common/validation/compiled-validity-check';
 import { compileFlatTransform } from '../../common/validation/flat-transform';
-import { AppValidationPipe } from '../../common/validation/validation.pipe';
 import { IsId } from '../../common/validation/decorators';
 import { CreateSocialAssociationDto } from '../dto/create-social-association.dto';
+import { FullPathPipe, outcome } from '../../../test/support/validation-paths';
 import { validateCreateLine } from './line-validation';
 
-/** The global pipe without its compiled path: class-transformer and class-validator for every input. */
-class FullPathPipe extends AppValidationPipe {
-  protected override compiledPathOf(): null {
-    return null;
-  }
-}
 const fullPath = new FullPathPipe();
 const viaFullPath = (input: Record<string, unknown>) =>
   fullPath.transform(input, { type: 'body', metatype: CreateSocialAssociationDto }) as Promise<object>;
-
-/** What validating gave: the entity (its class and own fields) or the pipe's error. */
-async function outcome(validate: () => Promise<object>): Promise<unknown> {
-  try {
-    const entity = await validate();
-    return { class: entity.constructor.name, fields: { ...entity } };
-  } catch (error) {
-    return { error: (error as Error).constructor.name, ...(error as object), message: (error as Error).message };
-  }
-}
 
 // Values near each field's rules, on both sides of them, and of every JSON type.
 const anyJson = fc.oneof(
